@@ -1,0 +1,140 @@
+//! The council/board/officer/integrator/reader matrix of `shared/domain.md`, as data, in one place.
+//! Handlers name the action; `Caller::require` checks it here and refuses with a 403 naming the
+//! roles that would be allowed.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::documents::DocumentKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Council,
+    Board,
+    Officer,
+    Integrator,
+    Reader,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Council,
+        Role::Board,
+        Role::Officer,
+        Role::Integrator,
+        Role::Reader,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Council => "council",
+            Role::Board => "board",
+            Role::Officer => "officer",
+            Role::Integrator => "integrator",
+            Role::Reader => "reader",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Everything a caller can ask to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read any resource.
+    Read,
+    /// Create, edit or delete a document that is not adopted, and its goals.
+    DraftDocument,
+    /// Move a document from draft to proposed.
+    ProposeDocument,
+    /// Adopt a document of this kind.
+    AdoptDocument(DocumentKind),
+    /// Adopt a document of some kind: checked before the document is loaded.
+    AdoptSomeDocument,
+    /// Start a new draft version of an adopted document.
+    ReviseDocument,
+}
+
+use Role::*;
+
+/// Who may do what. The one table the service's access rules come from.
+pub fn allowed_roles(action: Action) -> &'static [Role] {
+    match action {
+        Action::Read => &[Council, Board, Officer, Integrator, Reader],
+        Action::DraftDocument | Action::ProposeDocument | Action::ReviseDocument => {
+            &[Council, Board, Officer]
+        }
+        Action::AdoptSomeDocument => &[Council, Board],
+        Action::AdoptDocument(kind) => match kind.deciding_body() {
+            DecidingBody::Council => &[Council],
+            DecidingBody::Board => &[Board],
+        },
+    }
+}
+
+/// A body that makes decisions; recorded with every deciding step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidingBody {
+    Council,
+    Board,
+}
+
+impl DecidingBody {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecidingBody::Council => "council",
+            DecidingBody::Board => "board",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "council" => Some(DecidingBody::Council),
+            "board" => Some(DecidingBody::Board),
+            _ => None,
+        }
+    }
+}
+
+/// A short human phrase for the action, used in 403 problems.
+pub fn describe(action: Action) -> String {
+    match action {
+        Action::Read => "reading".into(),
+        Action::DraftDocument => "drafting or editing a document or its goals".into(),
+        Action::ProposeDocument => "proposing a document".into(),
+        Action::AdoptDocument(kind) => format!("adopting a document of kind {}", kind.as_str()),
+        Action::AdoptSomeDocument => "adopting a document".into(),
+        Action::ReviseDocument => "starting a revision of a document".into(),
+    }
+}
+
+pub fn is_allowed(roles: &[Role], action: Action) -> bool {
+    allowed_roles(action).iter().any(|r| roles.contains(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn council_adopts_policy_and_goal_documents_board_the_rest() {
+        for kind in DocumentKind::ALL {
+            let expected = match kind {
+                DocumentKind::Policy | DocumentKind::GoalDocument => Council,
+                _ => Board,
+            };
+            assert_eq!(allowed_roles(Action::AdoptDocument(kind)), &[expected]);
+        }
+    }
+
+    #[test]
+    fn integrators_and_readers_never_draft() {
+        for a in [Action::DraftDocument, Action::ProposeDocument, Action::ReviseDocument] {
+            assert!(!is_allowed(&[Integrator, Reader], a));
+            assert!(is_allowed(&[Officer], a));
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Wiring: shared state, routes, middleware, health endpoints, and the server itself.
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{
+    body::BoxBody,
+    dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse},
+    get,
+    http::header,
+    middleware::from_fn,
+    web, App, HttpRequest, HttpResponse, HttpServer,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    auth::{Caller, Verifier},
+    changes::Actor,
+    config::Settings,
+    db::{self, Pool},
+    documents, goals,
+    error::{ApiError, ApiResult},
+    http::{self as h, MAX_BODY_BYTES},
+    openapi::{self, responses::*},
+    pagination::CursorKey,
+    seed,
+};
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub cursor_key: CursorKey,
+}
+
+impl AppState {
+    /// The audit trail's view of the caller of this request.
+    pub fn actor(&self, req: &HttpRequest, caller: &Caller) -> Actor {
+        Actor {
+            sub: caller.sub.clone(),
+            roles: caller.roles.clone(),
+            request_id: h::request_id(req),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness: the process is up (the database is not checked).
+#[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    db::read(&state.pool, |conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1").map_err(|e| {
+            log::warn!("readiness check failed: {e}");
+            ApiError::Unavailable("the database cannot be reached".into())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+}
+
+/// The routes, and the OpenAPI document they describe. Both come from the same registrations,
+/// so the spec cannot drift from what is served.
+pub fn routes_and_spec() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<BoxBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    use utoipa::OpenApi;
+    let (app, spec) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::BaseDoc::openapi())
+        .service(
+            scope("/v1")
+                .service(documents::routes::list_documents)
+                .service(documents::routes::create_document)
+                .service(documents::routes::get_document)
+                .service(documents::routes::patch_document)
+                .service(documents::routes::delete_document)
+                .service(documents::routes::propose_document)
+                .service(documents::routes::adopt_document)
+                .service(documents::routes::revise_document)
+                .service(goals::routes::list_goals)
+                .service(goals::routes::create_goal)
+                .service(goals::routes::get_goal)
+                .service(goals::routes::patch_goal)
+                .service(goals::routes::delete_goal),
+        )
+        .service(healthz)
+        .service(readyz)
+        .split_for_parts();
+    (app, openapi::finish(spec))
+}
+
+/// Path templates and their methods, from the spec: tells 405 from 404.
+struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        let routes = spec
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segs = path.split('/').map(str::to_string).collect();
+                let mut methods = Vec::new();
+                for (m, op) in [
+                    ("GET", &item.get),
+                    ("POST", &item.post),
+                    ("PUT", &item.put),
+                    ("PATCH", &item.patch),
+                    ("DELETE", &item.delete),
+                ] {
+                    if op.is_some() {
+                        methods.push(m);
+                    }
+                }
+                (segs, methods)
+            })
+            .collect();
+        RouteTable(routes)
+    }
+
+    fn methods_for(&self, path: &str) -> Option<&[&'static str]> {
+        let segs: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(tpl, methods)| {
+            let matches = tpl.len() == segs.len()
+                && tpl.iter().zip(&segs).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
+            matches.then_some(methods.as_slice())
+        })
+    }
+}
+
+async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> ApiResult<HttpResponse> {
+    match table.methods_for(req.path()) {
+        Some(methods) => {
+            let allow = methods.join(", ");
+            let mut res = ApiError::MethodNotAllowed(format!(
+                "{} is not allowed on {}; allowed: {allow}",
+                req.method(),
+                req.path()
+            ))
+            .response(Some(req.path().to_string()), h::request_id(&req));
+            res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_str(&allow).unwrap());
+            Ok(res)
+        }
+        None => Err(ApiError::NotFound(format!("no route for {}", req.path()))),
+    }
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Prepares the database (migrations, shipped data), then binds the server (port 0 works).
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        let verifier = Arc::new(Verifier::new(&settings.jwt)?);
+        let pool = db::build_pool(&settings.database_url, settings.pool_size);
+        let cursor_key = {
+            let pool = pool.clone();
+            web::block(move || prepare_database(&pool))
+                .await
+                .map_err(|e| e.to_string())??
+        };
+        let spec = openapi::spec();
+        let table = web::Data::new(RouteTable::from_spec(&spec));
+        let state = web::Data::new(AppState { pool, cursor_key });
+        let verifier = web::Data::new(verifier);
+        let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or_else(|| {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        });
+        let server = HttpServer::new(move || {
+            let (app, _) = routes_and_spec();
+            app.app_data(state.clone())
+                .app_data(verifier.clone())
+                .app_data(table.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+                .route("/docs", web::get().to(|| async {
+                    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+                }))
+                .default_service(web::to(fallback))
+                .wrap(from_fn(h::middleware))
+        })
+        .workers(workers)
+        // SIGTERM: stop accepting, let in-flight requests finish (up to 30 s).
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .run();
+        Ok(Application { server, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// A handle to stop the server (graceful when `true`).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Migrates, loads the shipped data once, and returns the key that signs list cursors.
+fn prepare_database(pool: &Pool) -> Result<CursorKey, String> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot reach the database: {e}"))?;
+    db::migrate(&mut conn)?;
+    seed::load_policy_2018(&mut conn).map_err(|e| format!("loading the shipped data failed: {e}"))?;
+    let key = db::setting_or_insert(&mut conn, "cursor_key", || {
+        use rand::RngCore;
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, k)
+    })
+    .map_err(|e| format!("cursor key: {e}"))?;
+    Ok(CursorKey(key.into_bytes()))
+}

@@ -1,0 +1,257 @@
+//! JWT verification with a pinned algorithm, and the `Caller` extractor handlers take.
+
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use jsonwebtoken::{decode, decode_header, encode, jwk::JwkSet, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    access::{self, Action, Role},
+    config::{JwtKey, JwtSettings, Secret, MIN_SECRET_BYTES},
+    error::ApiError,
+};
+
+/// Largest `Authorization` header accepted; anything longer is refused before decoding.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub roles: Vec<Role>,
+    pub iss: String,
+    pub aud: String,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub sub: String,
+    pub roles: Vec<Role>,
+    pub name: Option<String>,
+}
+
+impl Caller {
+    /// Refuses with 403 naming the roles needed unless the matrix allows the action.
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if access::is_allowed(&self.roles, action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                access::allowed_roles(action).to_vec(),
+                access::describe(action),
+            ))
+        }
+    }
+}
+
+enum Keys {
+    Single(DecodingKey),
+    /// From a JWKS file, chosen by the token's `kid`.
+    Set(HashMap<String, DecodingKey>),
+}
+
+/// Verifies tokens; built once at start.
+pub struct Verifier {
+    keys: Keys,
+    validation: Validation,
+}
+
+impl Verifier {
+    pub fn new(settings: &JwtSettings) -> Result<Self, String> {
+        let alg = settings.algorithm.as_jsonwebtoken();
+        let keys = match &settings.key {
+            JwtKey::Secret(_) | JwtKey::GeneratedSecret(_) => {
+                Keys::Single(DecodingKey::from_secret(&hs256_secret(settings)?.0))
+            }
+            JwtKey::PublicKeyFile(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
+                let key = match alg {
+                    jsonwebtoken::Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+                    _ => DecodingKey::from_ec_pem(&pem),
+                }
+                .map_err(|e| format!("JWT_PUBLIC_KEY_FILE {}: not a usable public key: {e}", path.display()))?;
+                Keys::Single(key)
+            }
+            JwtKey::JwksFile(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("JWT_JWKS_FILE {}: {e}", path.display()))?;
+                let set: JwkSet = serde_json::from_str(&text)
+                    .map_err(|e| format!("JWT_JWKS_FILE {}: not a JWK set: {e}", path.display()))?;
+                let mut keys = HashMap::new();
+                for jwk in &set.keys {
+                    let kid = jwk.common.key_id.clone().ok_or_else(|| {
+                        format!("JWT_JWKS_FILE {}: every key needs a kid", path.display())
+                    })?;
+                    let key = DecodingKey::from_jwk(jwk)
+                        .map_err(|e| format!("JWT_JWKS_FILE {}: key {kid}: {e}", path.display()))?;
+                    keys.insert(kid, key);
+                }
+                if keys.is_empty() {
+                    return Err(format!("JWT_JWKS_FILE {}: holds no keys", path.display()));
+                }
+                Keys::Set(keys)
+            }
+        };
+        // The algorithm is pinned here; the token's header never chooses it.
+        let mut validation = Validation::new(alg);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.validate_exp = true;
+        Ok(Verifier { keys, validation })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        let key = match &self.keys {
+            Keys::Single(k) => k,
+            Keys::Set(set) => {
+                let header = decode_header(token)
+                    .map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
+                let kid = header
+                    .kid
+                    .ok_or_else(|| ApiError::Unauthorized("the token has no kid".into()))?;
+                set.get(&kid)
+                    .ok_or_else(|| ApiError::Unauthorized("the token's kid is not known".into()))?
+            }
+        };
+        let data = decode::<Claims>(token, key, &self.validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            let why = match e.kind() {
+                K::ExpiredSignature => "the token has expired",
+                K::ImmatureSignature => "the token is not valid yet (nbf)",
+                K::InvalidIssuer => "the token was issued by another issuer",
+                K::InvalidAudience => "the token is meant for another audience",
+                K::InvalidSignature => "the token's signature does not verify",
+                K::InvalidAlgorithm => "the token is signed with another algorithm",
+                K::MissingRequiredClaim(_) => "the token lacks a required claim (sub, iss, aud, exp)",
+                K::Json(_) => "the token's claims are malformed (roles must be a list of known roles)",
+                _ => "the token is malformed",
+            };
+            ApiError::Unauthorized(why.into())
+        })?;
+        let c = data.claims;
+        if c.sub.trim().is_empty() {
+            return Err(ApiError::Unauthorized("the token's sub is empty".into()));
+        }
+        Ok(Caller {
+            sub: c.sub,
+            roles: c.roles,
+            name: c.name,
+        })
+    }
+}
+
+/// The HS256 secret: configured, or generated once and kept under the data folder (mode 0600).
+pub fn hs256_secret(settings: &JwtSettings) -> Result<Secret, String> {
+    match &settings.key {
+        JwtKey::Secret(s) => Ok(s.clone()),
+        JwtKey::GeneratedSecret(path) => {
+            if let Ok(bytes) = std::fs::read(path) {
+                if bytes.len() >= MIN_SECRET_BYTES {
+                    return Ok(Secret(bytes));
+                }
+                return Err(format!("{} holds a secret under {MIN_SECRET_BYTES} bytes; delete it to make a new one", path.display()));
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            let mut raw = [0u8; 48];
+            rand::rngs::OsRng.fill_bytes(&mut raw);
+            let text = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+            write_private(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+            log::info!(
+                "no JWT_SECRET configured: generated a random HS256 secret and kept it in {} (mode 0600); `token` uses it",
+                path.display()
+            );
+            Ok(Secret(text.into_bytes()))
+        }
+        _ => Err("this configuration verifies with a public key; it has no secret to sign with".into()),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Signs a development token with the configured HS256 secret (the `token` subcommand).
+pub fn mint(
+    settings: &JwtSettings,
+    sub: &str,
+    roles: &[Role],
+    name: Option<String>,
+    ttl_seconds: u64,
+) -> Result<String, String> {
+    let secret = hs256_secret(settings)?;
+    let now = chrono::Utc::now().timestamp() as u64;
+    let claims = Claims {
+        sub: sub.into(),
+        roles: roles.to_vec(),
+        iss: settings.issuer.clone(),
+        aud: settings.audience.clone(),
+        exp: now + ttl_seconds,
+        nbf: None,
+        iat: Some(now),
+        name,
+    };
+    encode(&Header::new(jsonwebtoken::Algorithm::HS256), &claims, &EncodingKey::from_secret(&secret.0))
+        .map_err(|e| e.to_string())
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = authenticate(req);
+        Box::pin(async move { result })
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let verifier = req
+        .app_data::<web::Data<Arc<Verifier>>>()
+        .ok_or_else(|| ApiError::internal("verifier not configured"))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("an Authorization: Bearer token is required".into()))?;
+    if header.len() > MAX_TOKEN_BYTES {
+        return Err(ApiError::Unauthorized("the token is too large".into()));
+    }
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <token>".into()))?;
+    verifier.verify(token)
+}

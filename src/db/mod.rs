@@ -1,0 +1,202 @@
+//! The database layer: one connection type over SQLite and PostgreSQL, the pool, migrations,
+//! and the two ways handlers reach the database (`read` and `write`), both off the async workers.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::{
+    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
+    prelude::*,
+    r2d2::{self, ManageConnection},
+};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::{config::is_postgres_url, error::ApiError};
+
+/// One connection type for both backends; queries written once against it run on either.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Chooses the backend from the URL's scheme (never by trial, so a PostgreSQL URL whose server
+/// is down is an error, not a SQLite file by that name), and sets SQLite's per-connection pragmas.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Self {
+        Manager { url: url.to_string() }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        if is_postgres_url(&self.url) {
+            let conn = diesel::PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+            Ok(DbConnection::Postgresql(conn))
+        } else {
+            let mut conn =
+                diesel::SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+            // WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(r2d2::Error::QueryError)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool without connecting, so the service starts (and answers 503) while the
+/// database is away; connections are made on demand.
+pub fn build_pool(url: &str, size: u32) -> Pool {
+    if !is_postgres_url(url) {
+        if let Some(dir) = std::path::Path::new(url).parent() {
+            if !dir.as_os_str().is_empty() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
+    }
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(3))
+        .test_on_check_out(false)
+        .build_unchecked(Manager::new(url))
+}
+
+/// Applies pending migrations for the connection's backend. On PostgreSQL an advisory lock
+/// makes instances starting together take turns.
+pub fn migrate(conn: &mut DbConnection) -> Result<(), String> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgresql(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(727274001)")
+                .map_err(|e| e.to_string())?;
+            let r = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+            let _ = c.batch_execute("SELECT pg_advisory_unlock(727274001)");
+            r
+        }
+    };
+    result.map_err(|e| format!("migrations failed: {e}"))
+}
+
+pub fn is_postgres(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Postgresql(_))
+}
+
+fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
+    pool.get().map_err(|e| {
+        log::warn!("database connection unavailable: {e}");
+        ApiError::Unavailable("the database cannot be reached or is overloaded; try again shortly".into())
+    })
+}
+
+/// Runs read-only work on a blocking thread.
+pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = checkout(&pool)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs `f` as one write transaction on a blocking thread: all of it commits or none of it.
+/// SQLite takes the write lock up front (`BEGIN IMMEDIATE`) so two writers queue instead of
+/// failing on a lock upgrade.
+pub async fn write<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = checkout(&pool)?;
+        transaction(&mut conn, f)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// One write transaction on a connection already held (start-up work, seeding, tests).
+pub fn transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                log::warn!("rollback failed: {rollback}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Reads a stored setting, creating it with `make()` the first time. Safe when several
+/// instances start at once: the first insert wins and everyone reads what it wrote.
+pub fn setting_or_insert(
+    conn: &mut DbConnection,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, ApiError> {
+    use schema::app_settings::dsl as s;
+    let found = s::app_settings
+        .filter(s::name.eq(name))
+        .select(s::value)
+        .first::<String>(conn)
+        .optional()?;
+    if let Some(v) = found {
+        return Ok(v);
+    }
+    let inserted = diesel::insert_into(s::app_settings)
+        .values((s::name.eq(name), s::value.eq(make())))
+        .execute(conn);
+    match inserted {
+        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(s::app_settings
+        .filter(s::name.eq(name))
+        .select(s::value)
+        .first::<String>(conn)?)
+}

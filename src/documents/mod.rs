@@ -1,0 +1,402 @@
+//! Governing documents (policy, goal document, guideline, programme, action plan): their
+//! fields, storage, and the rules of their life: draft -> proposed -> adopted -> superseded.
+
+pub mod routes;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    access::DecidingBody,
+    changes::{self, Actor, Change, Resource},
+    db::{schema::documents, DbConnection},
+    error::ApiError,
+    model::{new_id, now, utc, Checks},
+    string_enum,
+};
+
+string_enum!(
+    /// The kind of governing document; it decides who adopts it.
+    DocumentKind {
+        Policy => "policy",
+        GoalDocument => "goal_document",
+        Guideline => "guideline",
+        Programme => "programme",
+        ActionPlan => "action_plan",
+    }
+);
+
+impl DocumentKind {
+    /// The council adopts the policy and the county's joint goal documents; the board the rest.
+    pub fn deciding_body(self) -> DecidingBody {
+        match self {
+            DocumentKind::Policy | DocumentKind::GoalDocument => DecidingBody::Council,
+            _ => DecidingBody::Board,
+        }
+    }
+}
+
+string_enum!(
+    /// Where a document is in its life.
+    DocumentStatus {
+        Draft => "draft",
+        Proposed => "proposed",
+        Adopted => "adopted",
+        Superseded => "superseded",
+    }
+);
+
+impl DocumentStatus {
+    /// Adopted and superseded documents, and their goals, are read-only.
+    pub fn is_fixed(self) -> bool {
+        matches!(self, DocumentStatus::Adopted | DocumentStatus::Superseded)
+    }
+}
+
+/// A recorded decision: which body, when, and its reference.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Decision {
+    pub body: DecidingBody,
+    pub date: NaiveDate,
+    /// E.g. `RF 2018-06-21 § 135`.
+    #[schema(example = "RF 2018-06-21 § 135")]
+    pub reference: String,
+}
+
+/// A governing document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Document {
+    #[schema(example = "0193a0f4-7c1e-7b52-9a39-0c4f5e1d2a10")]
+    pub id: String,
+    pub kind: DocumentKind,
+    #[schema(example = "Internationell policy")]
+    pub title: String,
+    pub description: Option<String>,
+    pub status: DocumentStatus,
+    /// The register number (dokumentnr), e.g. `320944`.
+    pub document_number: Option<String>,
+    /// The edition (version in the register), not the record's `version`.
+    pub document_version: Option<i32>,
+    /// The year an action plan covers.
+    pub year: Option<i32>,
+    /// Who the document applies to (gäller för), e.g. `Regiongemensamt`.
+    pub applies_to: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub case_officer: Option<String>,
+    pub reviewer: Option<String>,
+    pub process_owner: Option<String>,
+    /// The adoption decision; null until adopted.
+    pub decision: Option<Decision>,
+    /// The adopted document this draft revises.
+    pub revision_of: Option<String>,
+    /// The revision that replaced this document when it was adopted.
+    pub superseded_by: Option<String>,
+    /// Counts changes; the ETag is made from it.
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Resource for Document {
+    const TYPE: &'static str = "document";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// The fields a caller writes when creating a document, and may change with a merge patch
+/// while it is not adopted. Status and decision change only through the actions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInput {
+    pub kind: DocumentKind,
+    /// 1-500 characters.
+    pub title: String,
+    /// At most 20 000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// 1-10 000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_version: Option<i32>,
+    /// 1900-2200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_officer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_owner: Option<String>,
+}
+
+/// Fields of a document that only the service or its actions set.
+pub const READ_ONLY_FIELDS: &[&str] = &[
+    "id", "status", "decision", "revision_of", "superseded_by", "version", "created_at", "updated_at",
+];
+
+impl DocumentInput {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let mut c = Checks::default();
+        c.text("title", Some(&self.title), true, 500);
+        c.text("description", self.description.as_deref(), false, 20_000);
+        c.text("document_number", self.document_number.as_deref(), false, 50);
+        c.range("document_version", self.document_version.map(i64::from), 1, 10_000);
+        c.range("year", self.year.map(i64::from), 1900, 2200);
+        c.text("applies_to", self.applies_to.as_deref(), false, 200);
+        c.text("case_officer", self.case_officer.as_deref(), false, 200);
+        c.text("reviewer", self.reviewer.as_deref(), false, 200);
+        c.text("process_owner", self.process_owner.as_deref(), false, 200);
+        c.finish()
+    }
+
+    fn of(d: &Document) -> Self {
+        DocumentInput {
+            kind: d.kind,
+            title: d.title.clone(),
+            description: d.description.clone(),
+            document_number: d.document_number.clone(),
+            document_version: d.document_version,
+            year: d.year,
+            applies_to: d.applies_to.clone(),
+            valid_from: d.valid_from,
+            case_officer: d.case_officer.clone(),
+            reviewer: d.reviewer.clone(),
+            process_owner: d.process_owner.clone(),
+        }
+    }
+}
+
+/// The body of `adopt`: the decision being recorded.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdoptRequest {
+    /// The date of the decision.
+    pub date: NaiveDate,
+    /// The decision's reference, e.g. `RF 2018-06-21 § 135`; 1-200 characters.
+    pub reference: String,
+    /// The deciding body; it must be the one that adopts this kind of document. Defaults to it.
+    #[serde(default)]
+    pub body: Option<DecidingBody>,
+    /// When the document applies from; defaults to the decision date when not set before.
+    #[serde(default)]
+    pub valid_from: Option<NaiveDate>,
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = documents, treat_none_as_null = true)]
+pub struct DocumentRow {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub document_number: Option<String>,
+    pub document_version: Option<i32>,
+    pub year: Option<i32>,
+    pub applies_to: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub case_officer: Option<String>,
+    pub reviewer: Option<String>,
+    pub process_owner: Option<String>,
+    pub decision_body: Option<String>,
+    pub decision_date: Option<NaiveDate>,
+    pub decision_reference: Option<String>,
+    pub revision_of: Option<String>,
+    pub superseded_by: Option<String>,
+    pub version: i64,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+    pub deleted_at: Option<chrono::NaiveDateTime>,
+}
+
+impl DocumentRow {
+    pub fn into_api(self) -> Result<Document, ApiError> {
+        let decision = match (self.decision_body, self.decision_date, self.decision_reference) {
+            (Some(b), Some(date), Some(reference)) => Some(Decision {
+                body: DecidingBody::parse(&b).ok_or_else(|| ApiError::internal("stored decision body"))?,
+                date,
+                reference,
+            }),
+            _ => None,
+        };
+        Ok(Document {
+            kind: DocumentKind::from_db(&self.kind)?,
+            status: DocumentStatus::from_db(&self.status)?,
+            id: self.id,
+            title: self.title,
+            description: self.description,
+            document_number: self.document_number,
+            document_version: self.document_version,
+            year: self.year,
+            applies_to: self.applies_to,
+            valid_from: self.valid_from,
+            case_officer: self.case_officer,
+            reviewer: self.reviewer,
+            process_owner: self.process_owner,
+            decision,
+            revision_of: self.revision_of,
+            superseded_by: self.superseded_by,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+
+    fn from_api(d: &Document) -> Self {
+        DocumentRow {
+            id: d.id.clone(),
+            kind: d.kind.as_str().into(),
+            title: d.title.clone(),
+            description: d.description.clone(),
+            status: d.status.as_str().into(),
+            document_number: d.document_number.clone(),
+            document_version: d.document_version,
+            year: d.year,
+            applies_to: d.applies_to.clone(),
+            valid_from: d.valid_from,
+            case_officer: d.case_officer.clone(),
+            reviewer: d.reviewer.clone(),
+            process_owner: d.process_owner.clone(),
+            decision_body: d.decision.as_ref().map(|x| x.body.as_str().to_string()),
+            decision_date: d.decision.as_ref().map(|x| x.date),
+            decision_reference: d.decision.as_ref().map(|x| x.reference.clone()),
+            revision_of: d.revision_of.clone(),
+            superseded_by: d.superseded_by.clone(),
+            version: d.version,
+            created_at: d.created_at.naive_utc(),
+            updated_at: d.updated_at.naive_utc(),
+            deleted_at: None,
+        }
+    }
+}
+
+/// A live (not deleted) document, or 404.
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<Document, ApiError> {
+    documents::table
+        .filter(documents::id.eq(id))
+        .filter(documents::deleted_at.is_null())
+        .select(DocumentRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("no document with id {id}")))?
+        .into_api()
+}
+
+/// Refuses changes to an adopted or superseded document (and so to its goals).
+pub fn ensure_editable(doc: &Document) -> Result<(), ApiError> {
+    if doc.status.is_fixed() {
+        return Err(ApiError::Conflict(format!(
+            "document {} is {} and read-only; make a revision with POST /v1/documents/{}/revisions and change that",
+            doc.id,
+            doc.status.as_str(),
+            doc.id
+        )));
+    }
+    Ok(())
+}
+
+pub fn insert(conn: &mut DbConnection, actor: &Actor, input: DocumentInput, revision_of: Option<String>) -> Result<Document, ApiError> {
+    let t = utc(now());
+    let doc = Document {
+        id: new_id(),
+        kind: input.kind,
+        title: input.title,
+        description: input.description,
+        status: DocumentStatus::Draft,
+        document_number: input.document_number,
+        document_version: input.document_version,
+        year: input.year,
+        applies_to: input.applies_to,
+        valid_from: input.valid_from,
+        case_officer: input.case_officer,
+        reviewer: input.reviewer,
+        process_owner: input.process_owner,
+        decision: None,
+        revision_of,
+        superseded_by: None,
+        version: 1,
+        created_at: t,
+        updated_at: t,
+    };
+    diesel::insert_into(documents::table)
+        .values(DocumentRow::from_api(&doc))
+        .execute(conn)?;
+    changes::record(conn, actor, Change::Created(&doc))?;
+    Ok(doc)
+}
+
+/// Writes `after` over `before` (same id, version one higher), guarded by the version so a
+/// concurrent writer cannot be overwritten, and records the change.
+pub fn update(conn: &mut DbConnection, actor: &Actor, action: &str, before: &Document, mut after: Document) -> Result<Document, ApiError> {
+    after.version = before.version + 1;
+    after.updated_at = utc(now());
+    let n = diesel::update(
+        documents::table
+            .filter(documents::id.eq(&before.id))
+            .filter(documents::version.eq(before.version)),
+    )
+    .set(DocumentRow::from_api(&after))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(ApiError::PreconditionFailed(format!(
+            "document {} was changed concurrently; fetch it again",
+            before.id
+        )));
+    }
+    changes::record(conn, actor, Change::Updated { action, before, after: &after })?;
+    Ok(after)
+}
+
+/// Applies the writable fields of `input` to a copy of `doc`.
+pub fn with_input(doc: &Document, input: DocumentInput) -> Document {
+    Document {
+        kind: input.kind,
+        title: input.title,
+        description: input.description,
+        document_number: input.document_number,
+        document_version: input.document_version,
+        year: input.year,
+        applies_to: input.applies_to,
+        valid_from: input.valid_from,
+        case_officer: input.case_officer,
+        reviewer: input.reviewer,
+        process_owner: input.process_owner,
+        ..doc.clone()
+    }
+}
+
+/// Soft delete: the row stays as a tombstone with a new version; the feed says `deleted`.
+pub fn delete(conn: &mut DbConnection, actor: &Actor, doc: &Document) -> Result<(), ApiError> {
+    let version = doc.version + 1;
+    let n = diesel::update(
+        documents::table
+            .filter(documents::id.eq(&doc.id))
+            .filter(documents::version.eq(doc.version)),
+    )
+    .set((
+        documents::deleted_at.eq(Some(now())),
+        documents::version.eq(version),
+        documents::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(ApiError::PreconditionFailed(format!("document {} was changed concurrently", doc.id)));
+    }
+    changes::record(conn, actor, Change::Deleted { before: doc, version })
+}
+
+/// The editable view of a document, as JSON, for merge patches.
+pub fn input_json(doc: &Document) -> serde_json::Value {
+    serde_json::to_value(DocumentInput::of(doc)).unwrap_or_default()
+}

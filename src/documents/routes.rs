@@ -1,0 +1,483 @@
+//! `/v1/documents`: list, get, create, merge-patch, delete, and the actions propose, adopt and
+//! revisions.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::*;
+use crate::{
+    access::Action,
+    app::AppState,
+    auth::Caller,
+    db::{self, schema::documents},
+    error::ApiResult,
+    goals,
+    http::{self, IfMatch},
+    model::{parse_time_param, Checks},
+    openapi::responses::*,
+    pagination::{self, Page, PageRequest},
+};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentListQuery {
+    /// Only documents of this kind.
+    #[param(value_type = Option<DocumentKind>)]
+    kind: Option<String>,
+    /// Only documents in this status.
+    #[param(value_type = Option<DocumentStatus>)]
+    status: Option<String>,
+    /// Only documents for this year (action plans).
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
+    year: Option<String>,
+    /// Only documents changed at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List governing documents.
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(DocumentListQuery),
+    responses(
+        (status = 200, description = "A page of documents", body = Page<Document>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/documents")]
+pub async fn list_documents(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<DocumentListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let q = q.into_inner();
+    let kind = q.kind.as_deref().map(|s| DocumentKind::from_query("kind", s)).transpose()?;
+    let status = q.status.as_deref().map(|s| DocumentStatus::from_query("status", s)).transpose()?;
+    let year = match q.year.as_deref() {
+        None => None,
+        Some(s) => match s.parse::<i32>() {
+            Ok(y) if (1900..=2200).contains(&y) => Some(y),
+            _ => return Err(ApiError::validation("year", "must be a year from 1900 to 2200")),
+        },
+    };
+    let since = q.updated_since.as_deref().map(|s| parse_time_param("updated_since", s)).transpose()?;
+    let scope = format!(
+        "documents|{}|{}|{}|{}",
+        kind.map(|k| k.as_str()).unwrap_or(""),
+        status.map(|s| s.as_str()).unwrap_or(""),
+        year.map(|y| y.to_string()).unwrap_or_default(),
+        q.updated_since.as_deref().unwrap_or("")
+    );
+    let page = PageRequest::parse(&state.cursor_key, scope, q.limit.as_deref(), q.cursor.as_deref())?;
+    let key = state.cursor_key.clone();
+    let (items, next) = db::read(&state.pool, move |conn| {
+        let mut query = documents::table
+            .filter(documents::deleted_at.is_null())
+            .select(DocumentRow::as_select())
+            .order(documents::id.asc())
+            .limit(page.fetch())
+            .into_boxed();
+        if let Some(k) = kind {
+            query = query.filter(documents::kind.eq(k.as_str()));
+        }
+        if let Some(s) = status {
+            query = query.filter(documents::status.eq(s.as_str()));
+        }
+        if let Some(y) = year {
+            query = query.filter(documents::year.eq(y));
+        }
+        if let Some(t) = since {
+            query = query.filter(documents::updated_at.ge(t));
+        }
+        if let Some(after) = &page.after {
+            query = query.filter(documents::id.gt(after.clone()));
+        }
+        let rows = query.load(conn)?;
+        let docs = rows.into_iter().map(DocumentRow::into_api).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.finish(&key, docs, |d| &d.id))
+    })
+    .await?;
+    Ok(pagination::respond(&req, items, next))
+}
+
+/// Get one document.
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Document id"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+    responses(
+        (status = 200, description = "The document", body = Document,
+            headers(("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 304, description = "The caller's copy is current"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/documents/{id}")]
+pub async fn get_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let id = id.into_inner();
+    let doc = db::read(&state.pool, move |conn| load(conn, &id)).await?;
+    Ok(http::single(&req, doc.version, &doc))
+}
+
+/// Create a draft document.
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    request_body(content = DocumentInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created as a draft", body = Document,
+            headers(("Location" = String, description = "The new document's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/documents")]
+pub async fn create_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let input: DocumentInput = http::from_value(http::json_value(&req, &body, false)?)?;
+    input.validate()?;
+    let actor = state.actor(&req, &caller);
+    let doc = db::write(&state.pool, move |conn| insert(conn, &actor, input, None)).await?;
+    Ok(http::created(format!("/v1/documents/{}", doc.id), doc.version, &doc))
+}
+
+/// Change a document that is not adopted (JSON merge patch).
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Document id"),
+           ("If-Match" = Option<String>, Header, description = "Apply only if the document still has this ETag")),
+    request_body(content = DocumentInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the writable fields; null removes an optional field"),
+    responses(
+        (status = 200, description = "The changed document", body = Document,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[patch("/documents/{id}")]
+pub async fn patch_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let patch = http::json_value(&req, &body, true)?;
+    reject_read_only(&patch, READ_ONLY_FIELDS)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    let doc = db::write(&state.pool, move |conn| {
+        let before = load(conn, &id)?;
+        if_match.check(before.version)?;
+        ensure_editable(&before)?;
+        let mut current = input_json(&before);
+        http::merge_patch(&mut current, &patch);
+        let input: DocumentInput = http::from_value(current)?;
+        input.validate()?;
+        let after = with_input(&before, input);
+        update(conn, &actor, "update", &before, after)
+    })
+    .await?;
+    Ok(http::written(doc.version, &doc))
+}
+
+/// 422 for fields a merge patch may not touch, naming each.
+pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiResult<()> {
+    let mut c = Checks::default();
+    if let Some(map) = patch.as_object() {
+        for key in map.keys() {
+            if read_only.contains(&key.as_str()) {
+                c.add(key.as_str(), "is read-only; it is set by the service or by an action");
+            }
+        }
+    }
+    c.finish()
+}
+
+/// Delete a draft document (and its goals).
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Document id"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the document still has this ETag")),
+    responses(
+        (status = 204, description = "Deleted; a tombstone stays in the change feed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[delete("/documents/{id}")]
+pub async fn delete_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    db::write(&state.pool, move |conn| {
+        let doc = load(conn, &id)?;
+        if_match.check(doc.version)?;
+        if doc.status != DocumentStatus::Draft {
+            return Err(ApiError::Conflict(format!(
+                "only draft documents can be deleted; this one is {}",
+                doc.status.as_str()
+            )));
+        }
+        goals::delete_all_of_document(conn, &actor, &doc.id)?;
+        delete(conn, &actor, &doc)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Propose a draft document for decision (draft -> proposed).
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Document id"),
+           ("If-Match" = Option<String>, Header, description = "Act only if the document still has this ETag")),
+    responses(
+        (status = 200, description = "The proposed document", body = Document,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/documents/{id}/propose")]
+pub async fn propose_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::ProposeDocument)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    let doc = db::write(&state.pool, move |conn| {
+        let before = load(conn, &id)?;
+        if_match.check(before.version)?;
+        if before.status != DocumentStatus::Draft {
+            return Err(ApiError::Conflict(format!(
+                "only a draft can be proposed; this document is {}",
+                before.status.as_str()
+            )));
+        }
+        let after = Document { status: DocumentStatus::Proposed, ..before.clone() };
+        update(conn, &actor, "propose", &before, after)
+    })
+    .await?;
+    Ok(http::written(doc.version, &doc))
+}
+
+/// Adopt a proposed document, recording the decision. The council adopts `policy` and
+/// `goal_document`; the board adopts `guideline`, `programme` and `action_plan`. Adopting a
+/// revision marks the document it revises `superseded`.
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Document id"),
+           ("If-Match" = Option<String>, Header, description = "Act only if the document still has this ETag")),
+    request_body(content = AdoptRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The adopted document", body = Document,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/documents/{id}/adopt")]
+pub async fn adopt_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    // The kind, and so the deciding body, is checked once the document is loaded.
+    caller.require(Action::AdoptSomeDocument)?;
+    let adopt: AdoptRequest = http::from_value(http::json_value(&req, &body, false)?)?;
+    let mut c = Checks::default();
+    c.text("reference", Some(&adopt.reference), true, 200);
+    c.finish()?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    let doc = db::write(&state.pool, move |conn| {
+        let before = load(conn, &id)?;
+        caller.require(Action::AdoptDocument(before.kind))?;
+        if_match.check(before.version)?;
+        if before.status != DocumentStatus::Proposed {
+            return Err(ApiError::Conflict(format!(
+                "only a proposed document can be adopted; this one is {}",
+                before.status.as_str()
+            )));
+        }
+        let body = before.kind.deciding_body();
+        if adopt.body.is_some_and(|b| b != body) {
+            return Err(ApiError::validation(
+                "body",
+                format!("a {} is adopted by the {}", before.kind.as_str(), body.as_str()),
+            ));
+        }
+        let after = Document {
+            status: DocumentStatus::Adopted,
+            decision: Some(Decision { body, date: adopt.date, reference: adopt.reference.trim().to_string() }),
+            valid_from: adopt.valid_from.or(before.valid_from).or(Some(adopt.date)),
+            ..before.clone()
+        };
+        let adopted = update(conn, &actor, "adopt", &before, after)?;
+        if let Some(old_id) = &adopted.revision_of {
+            let old = load(conn, old_id)?;
+            if old.status == DocumentStatus::Adopted {
+                let superseded = Document {
+                    status: DocumentStatus::Superseded,
+                    superseded_by: Some(adopted.id.clone()),
+                    ..old.clone()
+                };
+                update(conn, &actor, "supersede", &old, superseded)?;
+            }
+        }
+        Ok(adopted)
+    })
+    .await?;
+    Ok(http::written(doc.version, &doc))
+}
+
+/// Start a revision: a new draft copy of an adopted document and its goals. Adopting the
+/// revision supersedes the original.
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Id of the adopted document to revise"),
+           ("If-Match" = Option<String>, Header, description = "Act only if the document still has this ETag")),
+    responses(
+        (status = 201, description = "The new draft revision", body = Document,
+            headers(("Location" = String, description = "The revision's URL"),
+                    ("ETag" = String, description = "Strong ETag of the revision"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/documents/{id}/revisions")]
+pub async fn revise_document(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::ReviseDocument)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    let doc = db::write(&state.pool, move |conn| {
+        let original = load(conn, &id)?;
+        if_match.check(original.version)?;
+        match original.status {
+            DocumentStatus::Adopted => {}
+            DocumentStatus::Superseded => {
+                return Err(ApiError::Conflict(format!(
+                    "this document is superseded by {}; revise that one",
+                    original.superseded_by.as_deref().unwrap_or("a later version")
+                )))
+            }
+            s => {
+                return Err(ApiError::Conflict(format!(
+                    "only an adopted document can be revised; this one is {} and can be edited directly",
+                    s.as_str()
+                )))
+            }
+        }
+        let open: Option<String> = documents::table
+            .filter(documents::revision_of.eq(&original.id))
+            .filter(documents::deleted_at.is_null())
+            .filter(documents::status.eq_any([DocumentStatus::Draft.as_str(), DocumentStatus::Proposed.as_str()]))
+            .select(documents::id)
+            .first(conn)
+            .optional()?;
+        if let Some(open) = open {
+            return Err(ApiError::Conflict(format!(
+                "revision {open} of this document is already open; continue that one"
+            )));
+        }
+        let mut input = DocumentInput::of(&original);
+        input.document_version = original.document_version.map(|v| v + 1);
+        input.valid_from = None;
+        let revision = insert(conn, &actor, input, Some(original.id.clone()))?;
+        goals::copy_tree(conn, &actor, &original.id, &revision.id)?;
+        Ok(revision)
+    })
+    .await?;
+    Ok(http::created(format!("/v1/documents/{}", doc.id), doc.version, &doc))
+}

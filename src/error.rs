@@ -1,0 +1,234 @@
+//! One error type for every handler, rendered as `application/problem+json` (RFC 9457).
+//! The 500 arm logs the cause with the request id and tells the caller only that it failed.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::access::Role;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One bad field in a 422.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `title` or `serves[1]`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI reference naming the kind of problem, e.g. `/problems/validation-error`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request path the problem occurred on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// For 422: each bad field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// For 403: the roles any one of which would be allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_roles: Option<Vec<Role>>,
+    /// The request id, also in the `X-Request-Id` header; quote it when reporting a 500.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("requires one of the roles {0:?}")]
+    Forbidden(Vec<Role>, String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Never shown to the caller; logged with the request id.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            ApiError::Forbidden(..) => ("forbidden", "Forbidden"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::Validation(_) => ("validation-error", "Validation failed"),
+            ApiError::Unavailable(_) => ("service-unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal-error", "Internal server error"),
+        }
+    }
+
+    /// The problem document; `instance` and `request_id` come from the request when known.
+    pub fn to_problem(&self, instance: Option<String>, request_id: Option<String>) -> Problem {
+        let (slug, title) = self.slug_and_title();
+        let detail = match self {
+            ApiError::Forbidden(roles, action) => format!(
+                "{action} requires the role {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            ApiError::Validation(errors) => format!(
+                "{} field{} failed validation: {}",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" },
+                errors
+                    .iter()
+                    .map(|e| e.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ApiError::Internal(_) => {
+                "The request failed on the server; it has been logged with the request id.".into()
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            type_: format!("/problems/{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail,
+            instance,
+            errors: match self {
+                ApiError::Validation(e) => Some(e.clone()),
+                _ => None,
+            },
+            required_roles: match self {
+                ApiError::Forbidden(r, _) => Some(r.clone()),
+                _ => None,
+            },
+            request_id,
+        }
+    }
+
+    pub fn response(&self, instance: Option<String>, request_id: Option<String>) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            log::error!(
+                "request_id={} internal error: {cause}",
+                request_id.as_deref().unwrap_or("-")
+            );
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.content_type(PROBLEM_JSON);
+        match self {
+            ApiError::Unauthorized(detail) => {
+                let desc = detail.replace('"', "'");
+                res.insert_header((
+                    "WWW-Authenticate",
+                    format!("Bearer realm=\"intl-api\", error=\"invalid_token\", error_description=\"{desc}\""),
+                ));
+            }
+            ApiError::Unavailable(_) => {
+                res.insert_header(("Retry-After", "5"));
+            }
+            _ => {}
+        }
+        res.json(self.to_problem(instance, request_id))
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(..) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Fallback rendering; the request middleware re-renders with `instance` and request id.
+    fn error_response(&self) -> HttpResponse {
+        self.response(None, None)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &e {
+            E::NotFound => ApiError::NotFound("no such record".into()),
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => {
+                log::warn!("database unreachable: {e}");
+                ApiError::Unavailable("the database cannot be reached; try again shortly".into())
+            }
+            E::DatabaseError(K::SerializationFailure, _) => {
+                ApiError::Conflict("the record was changed concurrently; retry the request".into())
+            }
+            E::DatabaseError(_, info) if is_sqlite_busy(info.message()) => {
+                ApiError::Unavailable("the database is busy; try again shortly".into())
+            }
+            E::BrokenTransactionManager => {
+                ApiError::Unavailable("the database connection failed; try again shortly".into())
+            }
+            _ => ApiError::Internal(format!("database: {e}")),
+        }
+    }
+}
+
+fn is_sqlite_busy(msg: &str) -> bool {
+    msg.contains("database is locked") || msg.contains("database is busy")
+}
+
+/// The error payload each documented error response carries.
+pub type ProblemBody = Problem;
+
+pub type ApiResult<T> = Result<T, ApiError>;

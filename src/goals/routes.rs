@@ -1,0 +1,228 @@
+//! `/v1/goals`: list, get, create, merge-patch, delete.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::*;
+use crate::{
+    access::Action,
+    app::AppState,
+    auth::Caller,
+    db,
+    documents::routes::reject_read_only,
+    error::ApiResult,
+    http::{self, IfMatch},
+    model::parse_time_param,
+    openapi::responses::*,
+    pagination::{self, Page, PageRequest},
+};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GoalListQuery {
+    /// Only goals of this document.
+    document_id: Option<String>,
+    /// Only the direct children of this goal.
+    parent_id: Option<String>,
+    /// Only goals of this kind.
+    #[param(value_type = Option<GoalKind>)]
+    kind: Option<String>,
+    /// Only goals changed at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List goals.
+#[utoipa::path(
+    tag = "goals",
+    security(("bearer" = [])),
+    params(GoalListQuery),
+    responses(
+        (status = 200, description = "A page of goals", body = Page<Goal>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/goals")]
+pub async fn list_goals(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<GoalListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let q = q.into_inner();
+    let kind = q.kind.as_deref().map(|s| GoalKind::from_query("kind", s)).transpose()?;
+    let since = q.updated_since.as_deref().map(|s| parse_time_param("updated_since", s)).transpose()?;
+    let scope = format!(
+        "goals|{}|{}|{}|{}",
+        q.document_id.as_deref().unwrap_or(""),
+        q.parent_id.as_deref().unwrap_or(""),
+        kind.map(|k| k.as_str()).unwrap_or(""),
+        q.updated_since.as_deref().unwrap_or("")
+    );
+    let page = PageRequest::parse(&state.cursor_key, scope, q.limit.as_deref(), q.cursor.as_deref())?;
+    let key = state.cursor_key.clone();
+    let filter = GoalFilter {
+        document_id: q.document_id,
+        parent_id: q.parent_id,
+        kind,
+        updated_since: since,
+        after: page.after.clone(),
+        limit: page.fetch(),
+    };
+    let (items, next) = db::read(&state.pool, move |conn| {
+        let rows = list(conn, &filter)?;
+        Ok(page.finish(&key, rows, |g| &g.id))
+    })
+    .await?;
+    Ok(pagination::respond(&req, items, next))
+}
+
+/// Get one goal.
+#[utoipa::path(
+    tag = "goals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Goal id"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+    responses(
+        (status = 200, description = "The goal", body = Goal,
+            headers(("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 304, description = "The caller's copy is current"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/goals/{id}")]
+pub async fn get_goal(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let id = id.into_inner();
+    let goal = db::read(&state.pool, move |conn| load(conn, &id)).await?;
+    Ok(http::single(&req, goal.version, &goal))
+}
+
+/// Create a goal in a document that is not adopted.
+#[utoipa::path(
+    tag = "goals",
+    security(("bearer" = [])),
+    request_body(content = GoalInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Goal,
+            headers(("Location" = String, description = "The new goal's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/goals")]
+pub async fn create_goal(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let input: GoalInput = http::from_value(http::json_value(&req, &body, false)?)?;
+    input.validate_fields()?;
+    let actor = state.actor(&req, &caller);
+    let goal = db::write(&state.pool, move |conn| create(conn, &actor, input)).await?;
+    Ok(http::created(format!("/v1/goals/{}", goal.id), goal.version, &goal))
+}
+
+/// Change a goal of a document that is not adopted (JSON merge patch).
+#[utoipa::path(
+    tag = "goals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Goal id"),
+           ("If-Match" = Option<String>, Header, description = "Apply only if the goal still has this ETag")),
+    request_body(content = GoalInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the writable fields; null removes an optional field"),
+    responses(
+        (status = 200, description = "The changed goal", body = Goal,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[patch("/goals/{id}")]
+pub async fn patch_goal(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let body = http::json_value(&req, &body, true)?;
+    reject_read_only(&body, READ_ONLY_FIELDS)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    let goal = db::write(&state.pool, move |conn| {
+        patch(conn, &actor, &id, &body, |v| if_match.check(v))
+    })
+    .await?;
+    Ok(http::written(goal.version, &goal))
+}
+
+/// Delete a goal of a document that is not adopted.
+#[utoipa::path(
+    tag = "goals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Goal id"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the goal still has this ETag")),
+    responses(
+        (status = 204, description = "Deleted; a tombstone stays in the change feed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[delete("/goals/{id}")]
+pub async fn delete_goal(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let id = id.into_inner();
+    db::write(&state.pool, move |conn| delete(conn, &actor, &id, |v| if_match.check(v))).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

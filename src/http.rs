@@ -1,0 +1,307 @@
+//! HTTP plumbing shared by every endpoint: request ids, the access log, turning every error
+//! into a problem document, JSON bodies, and ETag preconditions.
+
+use std::time::Instant;
+
+use actix_web::{
+    body::{BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{
+        header::{self, HeaderValue},
+        StatusCode,
+    },
+    middleware::Next,
+    web, HttpMessage, HttpRequest, HttpResponse,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{ApiError, FieldError, PROBLEM_JSON};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The id of the request being served (from `X-Request-Id`, or generated).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+fn accept_request_id(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| s.to_string())
+}
+
+/// Request id, one access-log line per request, and problem documents for every error,
+/// including those actix itself produces (bad query strings, oversized bodies, ...).
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(accept_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    // Handlers and extractors report errors inside the response, where they are rendered below.
+    let res = next.call(req).await?.map_into_boxed_body();
+    let mut res = normalise_error(res, &path, &id);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    log::info!(
+        target: "access",
+        "{method} {path} {} {:.2}ms request_id={id}",
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(res)
+}
+
+fn normalise_error(res: ServiceResponse<BoxBody>, path: &str, id: &str) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let api_error = match res.response().error() {
+        Some(e) => match e.as_error::<ApiError>() {
+            Some(api) => Some(clone_error(api)),
+            None => Some(from_foreign(status, &e.to_string())),
+        },
+        None => {
+            let is_problem = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+            (!is_problem).then(|| from_foreign(status, ""))
+        }
+    };
+    match api_error {
+        None => res,
+        Some(err) => {
+            let mut new = err.response(Some(path.to_string()), Some(id.to_string()));
+            // Keep headers the inner response set for the caller (Allow on 405, ...).
+            for name in [header::ALLOW] {
+                if let Some(v) = res.headers().get(&name) {
+                    new.headers_mut().insert(name.clone(), v.clone());
+                }
+            }
+            res.into_response(new)
+        }
+    }
+}
+
+fn clone_error(e: &ApiError) -> ApiError {
+    match e {
+        ApiError::BadRequest(s) => ApiError::BadRequest(s.clone()),
+        ApiError::Unauthorized(s) => ApiError::Unauthorized(s.clone()),
+        ApiError::Forbidden(r, a) => ApiError::Forbidden(r.clone(), a.clone()),
+        ApiError::NotFound(s) => ApiError::NotFound(s.clone()),
+        ApiError::MethodNotAllowed(s) => ApiError::MethodNotAllowed(s.clone()),
+        ApiError::Conflict(s) => ApiError::Conflict(s.clone()),
+        ApiError::PreconditionFailed(s) => ApiError::PreconditionFailed(s.clone()),
+        ApiError::PayloadTooLarge(s) => ApiError::PayloadTooLarge(s.clone()),
+        ApiError::UnsupportedMediaType(s) => ApiError::UnsupportedMediaType(s.clone()),
+        ApiError::Validation(v) => ApiError::Validation(v.clone()),
+        ApiError::Unavailable(s) => ApiError::Unavailable(s.clone()),
+        // Already logged where it was rendered first.
+        ApiError::Internal(_) => ApiError::Internal("(logged)".into()),
+    }
+}
+
+/// An error actix produced (extractors, routing) mapped onto the service's problem classes.
+fn from_foreign(status: StatusCode, text: &str) -> ApiError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes"))
+        }
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such resource".into()),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed("method not allowed here".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(text.into()),
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized(text.into()),
+        s if s.is_client_error() => ApiError::BadRequest(if text.is_empty() {
+            "the request is malformed".into()
+        } else {
+            text.to_string()
+        }),
+        _ => ApiError::Internal(text.to_string()),
+    }
+}
+
+/// Reads a JSON body: checks the content type, the syntax (400) and the shape (422 naming the
+/// field). `merge_patch` also accepts `application/merge-patch+json`.
+pub fn json_value(req: &HttpRequest, body: &web::Bytes, merge_patch: bool) -> Result<Value, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ok = mime == "application/json" || (merge_patch && mime == "application/merge-patch+json");
+    if !ok {
+        let wanted = if merge_patch {
+            "application/merge-patch+json or application/json"
+        } else {
+            "application/json"
+        };
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body must be {wanted} (got {})",
+            if ct.is_empty() { "no Content-Type" } else { ct }
+        )));
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes")));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8 ({e})")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::validation("", "the body must be a JSON object"));
+    }
+    Ok(value)
+}
+
+/// Turns a JSON value into a typed input, naming the field a type error is in.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde names an unknown field in backticks; point at it rather than its parent.
+        let field = match inner.strip_prefix("unknown field `") {
+            Some(rest) => {
+                let name = rest.split('`').next().unwrap_or("");
+                if path == "." { name.to_string() } else { format!("{path}.{name}") }
+            }
+            None if path == "." => String::new(),
+            None => path,
+        };
+        let message = match inner.find(", expected one of") {
+            Some(i) if inner.starts_with("unknown field") => format!("{}; not a field of this resource", &inner[..i]),
+            _ => inner,
+        };
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    })
+}
+
+/// RFC 7396 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            let t = target.as_object_mut().expect("object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// A strong ETag from the record's version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+fn etag_list(req: &HttpRequest, name: header::HeaderName) -> Option<Vec<String>> {
+    let values: Vec<String> = req
+        .headers()
+        .get_all(name)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!values.is_empty()).then_some(values)
+}
+
+/// The `If-Match` of a request, taken out so it can travel into the database work.
+#[derive(Debug, Clone, Default)]
+pub struct IfMatch(Option<Vec<String>>);
+
+impl IfMatch {
+    pub fn of(req: &HttpRequest) -> Self {
+        IfMatch(etag_list(req, header::IF_MATCH))
+    }
+
+    /// Strong comparison; `*` matches any existing record. A stale tag is 412.
+    pub fn check(&self, version: i64) -> Result<(), ApiError> {
+        let Some(tags) = &self.0 else {
+            return Ok(());
+        };
+        let current = etag(version);
+        if tags.iter().any(|t| t == "*" || *t == current) {
+            Ok(())
+        } else {
+            Err(ApiError::PreconditionFailed(format!(
+                "If-Match {} does not match the current ETag {current}; fetch the record again",
+                tags.join(", ")
+            )))
+        }
+    }
+}
+
+/// `If-None-Match` on GET: weak comparison, as RFC 9110 asks.
+pub fn not_modified(req: &HttpRequest, version: i64) -> bool {
+    let Some(tags) = etag_list(req, header::IF_NONE_MATCH) else {
+        return false;
+    };
+    let current = etag(version);
+    tags.iter()
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == current)
+}
+
+/// A single resource with its ETag, or 304 when the caller's copy is current.
+pub fn single<T: serde::Serialize>(req: &HttpRequest, version: i64, body: &T) -> HttpResponse {
+    if not_modified(req, version) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(version)))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// 201 with `Location` and `ETag`.
+pub fn created<T: serde::Serialize>(location: String, version: i64, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// 200 after a write, with the new `ETag`.
+pub fn written<T: serde::Serialize>(version: i64, body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut t = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut t, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(t, json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

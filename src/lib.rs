@@ -1,0 +1,18 @@
+//! Region Västernorrland's system of record for its international work.
+
+pub mod access;
+pub mod app;
+pub mod auth;
+pub mod changes;
+pub mod config;
+pub mod db;
+pub mod documents;
+pub mod error;
+pub mod goals;
+pub mod http;
+pub mod model;
+pub mod openapi;
+pub mod pagination;
+pub mod seed;
+
+pub use app::Application;

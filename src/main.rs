@@ -1,0 +1,97 @@
+//! Command line: `serve` (the default), `migrate`, `token`, `openapi`.
+
+use clap::{Parser, Subcommand};
+use intl_api::{access::Role, auth, config::Settings, db, openapi, Application};
+
+#[derive(Parser)]
+#[command(version, about = "Region Västernorrland's international work API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a signed development token for the configured HS256 secret.
+    Token {
+        /// A role to grant (repeatable): council, board, officer, integrator, reader.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The subject (user or system id).
+        #[arg(long, default_value = "dev")]
+        sub: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Print the OpenAPI document, or write it to a file.
+    Openapi {
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; one of council, board, officer, integrator, reader"))
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve)) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Openapi { output } => {
+            let json = openapi::spec_json();
+            match output {
+                Some(path) => std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display())),
+                None => {
+                    print!("{json}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Token { roles, sub, name, ttl } => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let token = auth::mint(&settings.jwt, &sub, &roles, name, ttl)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let pool = db::build_pool(&settings.database_url, 1);
+            let mut conn = pool.get().map_err(|e| format!("cannot reach the database: {e}"))?;
+            db::migrate(&mut conn)?;
+            log::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            log::info!(
+                "starting on {} with {} database (pool {})",
+                settings.bind,
+                if settings.is_postgres() { "PostgreSQL" } else { "SQLite" },
+                settings.pool_size
+            );
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(settings).await?;
+                log::info!("listening on port {}", app.port());
+                app.run_until_stopped().await.map_err(|e| e.to_string())
+            })
+        }
+    }
+}
