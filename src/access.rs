@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn council_adopts_policy_and_goal_documents_board_the_rest() {
-        for kind in DocumentKind::ALL {
+        for &kind in DocumentKind::ALL {
             let expected = match kind {
                 DocumentKind::Policy | DocumentKind::GoalDocument => Council,
                 _ => Board,
@@ -132,7 +132,11 @@ mod tests {
 
     #[test]
     fn integrators_and_readers_never_draft() {
-        for a in [Action::DraftDocument, Action::ProposeDocument, Action::ReviseDocument] {
+        for a in [
+            Action::DraftDocument,
+            Action::ProposeDocument,
+            Action::ReviseDocument,
+        ] {
             assert!(!is_allowed(&[Integrator, Reader], a));
             assert!(is_allowed(&[Officer], a));
         }

@@ -20,8 +20,9 @@ use crate::{
     changes::Actor,
     config::Settings,
     db::{self, Pool},
-    documents, goals,
+    documents,
     error::{ApiError, ApiResult},
+    goals,
     http::{self as h, MAX_BODY_BYTES},
     openapi::{self, responses::*},
     pagination::CursorKey,
@@ -55,7 +56,9 @@ pub struct Health {
 #[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok".into() })
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers.
@@ -76,7 +79,9 @@ async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready".into(),
+    }))
 }
 
 /// The routes, and the OpenAPI document they describe. Both come from the same registrations,
@@ -152,7 +157,10 @@ impl RouteTable {
         let segs: Vec<&str> = path.split('/').collect();
         self.0.iter().find_map(|(tpl, methods)| {
             let matches = tpl.len() == segs.len()
-                && tpl.iter().zip(&segs).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
+                && tpl
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
             matches.then_some(methods.as_slice())
         })
     }
@@ -168,7 +176,10 @@ async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> ApiResult<H
                 req.path()
             ))
             .response(Some(req.path().to_string()), h::request_id(&req));
-            res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_str(&allow).unwrap());
+            res.headers_mut().insert(
+                header::ALLOW,
+                header::HeaderValue::from_str(&allow).unwrap(),
+            );
             Ok(res)
         }
         None => Err(ApiError::NotFound(format!("no route for {}", req.path()))),
@@ -195,10 +206,13 @@ impl Application {
         let table = web::Data::new(RouteTable::from_spec(&spec));
         let state = web::Data::new(AppState { pool, cursor_key });
         let verifier = web::Data::new(verifier);
-        let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let workers = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or_else(|| {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        let workers = settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         });
         let server = HttpServer::new(move || {
             let (app, _) = routes_and_spec();
@@ -207,9 +221,14 @@ impl Application {
                 .app_data(table.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
-                .route("/docs", web::get().to(|| async {
-                    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
-                }))
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header((header::LOCATION, "/docs/"))
+                            .finish()
+                    }),
+                )
                 .default_service(web::to(fallback))
                 .wrap(from_fn(h::middleware))
         })
@@ -242,7 +261,8 @@ fn prepare_database(pool: &Pool) -> Result<CursorKey, String> {
         .get()
         .map_err(|e| format!("cannot reach the database: {e}"))?;
     db::migrate(&mut conn)?;
-    seed::load_policy_2018(&mut conn).map_err(|e| format!("loading the shipped data failed: {e}"))?;
+    seed::load_policy_2018(&mut conn)
+        .map_err(|e| format!("loading the shipped data failed: {e}"))?;
     let key = db::setting_or_insert(&mut conn, "cursor_key", || {
         use rand::RngCore;
         let mut k = [0u8; 32];

@@ -3,7 +3,9 @@
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use jsonwebtoken::{decode, decode_header, encode, jwk::JwkSet, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, jwk::JwkSet, DecodingKey, EncodingKey, Header, Validation,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +83,12 @@ impl Verifier {
                     jsonwebtoken::Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
                     _ => DecodingKey::from_ec_pem(&pem),
                 }
-                .map_err(|e| format!("JWT_PUBLIC_KEY_FILE {}: not a usable public key: {e}", path.display()))?;
+                .map_err(|e| {
+                    format!(
+                        "JWT_PUBLIC_KEY_FILE {}: not a usable public key: {e}",
+                        path.display()
+                    )
+                })?;
                 Keys::Single(key)
             }
             JwtKey::JwksFile(path) => {
@@ -137,8 +144,12 @@ impl Verifier {
                 K::InvalidAudience => "the token is meant for another audience",
                 K::InvalidSignature => "the token's signature does not verify",
                 K::InvalidAlgorithm => "the token is signed with another algorithm",
-                K::MissingRequiredClaim(_) => "the token lacks a required claim (sub, iss, aud, exp)",
-                K::Json(_) => "the token's claims are malformed (roles must be a list of known roles)",
+                K::MissingRequiredClaim(_) => {
+                    "the token lacks a required claim (sub, iss, aud, exp)"
+                }
+                K::Json(_) => {
+                    "the token's claims are malformed (roles must be a list of known roles)"
+                }
                 _ => "the token is malformed",
             };
             ApiError::Unauthorized(why.into())
@@ -164,14 +175,18 @@ pub fn hs256_secret(settings: &JwtSettings) -> Result<Secret, String> {
                 if bytes.len() >= MIN_SECRET_BYTES {
                     return Ok(Secret(bytes));
                 }
-                return Err(format!("{} holds a secret under {MIN_SECRET_BYTES} bytes; delete it to make a new one", path.display()));
+                return Err(format!(
+                    "{} holds a secret under {MIN_SECRET_BYTES} bytes; delete it to make a new one",
+                    path.display()
+                ));
             }
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             }
             let mut raw = [0u8; 48];
             rand::rngs::OsRng.fill_bytes(&mut raw);
-            let text = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+            let text =
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
             write_private(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
             log::info!(
                 "no JWT_SECRET configured: generated a random HS256 secret and kept it in {} (mode 0600); `token` uses it",
@@ -179,7 +194,9 @@ pub fn hs256_secret(settings: &JwtSettings) -> Result<Secret, String> {
             );
             Ok(Secret(text.into_bytes()))
         }
-        _ => Err("this configuration verifies with a public key; it has no secret to sign with".into()),
+        _ => Err(
+            "this configuration verifies with a public key; it has no secret to sign with".into(),
+        ),
     }
 }
 
@@ -219,8 +236,12 @@ pub fn mint(
         iat: Some(now),
         name,
     };
-    encode(&Header::new(jsonwebtoken::Algorithm::HS256), &claims, &EncodingKey::from_secret(&secret.0))
-        .map_err(|e| e.to_string())
+    encode(
+        &Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&secret.0),
+    )
+    .map_err(|e| e.to_string())
 }
 
 impl FromRequest for Caller {
@@ -240,7 +261,9 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("an Authorization: Bearer token is required".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("an Authorization: Bearer token is required".into())
+        })?;
     if header.len() > MAX_TOKEN_BYTES {
         return Err(ApiError::Unauthorized("the token is too large".into()));
     }
@@ -252,6 +275,8 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <token>".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be Bearer <token>".into())
+        })?;
     verifier.verify(token)
 }

@@ -43,30 +43,78 @@ pub trait Resource: Serialize {
 pub enum Change<'a, R> {
     Created(&'a R),
     /// `action` names the step: `update`, `propose`, `adopt`, `supersede`, ...
-    Updated { action: &'a str, before: &'a R, after: &'a R },
+    Updated {
+        action: &'a str,
+        before: &'a R,
+        after: &'a R,
+    },
     /// The record as it was, and the version its tombstone carries.
-    Deleted { before: &'a R, version: i64 },
+    Deleted {
+        before: &'a R,
+        version: i64,
+    },
 }
 
-pub fn record<R: Resource>(conn: &mut DbConnection, actor: &Actor, change: Change<'_, R>) -> Result<(), ApiError> {
+pub fn record<R: Resource>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    change: Change<'_, R>,
+) -> Result<(), ApiError> {
     let (action, op, id, version, before, after) = match &change {
         Change::Created(r) => {
             if r.version() != 1 {
-                return Err(ApiError::internal(format!("{} created at version {}", R::TYPE, r.version())));
+                return Err(ApiError::internal(format!(
+                    "{} created at version {}",
+                    R::TYPE,
+                    r.version()
+                )));
             }
-            ("create", "created", r.id(), r.version(), None, Some(to_json(*r)?))
+            (
+                "create",
+                "created",
+                r.id(),
+                r.version(),
+                None,
+                Some(to_json(*r)?),
+            )
         }
-        Change::Updated { action, before, after } => {
+        Change::Updated {
+            action,
+            before,
+            after,
+        } => {
             if after.version() != before.version() + 1 || after.id() != before.id() {
-                return Err(ApiError::internal(format!("{} {} version did not move by one", R::TYPE, before.id())));
+                return Err(ApiError::internal(format!(
+                    "{} {} version did not move by one",
+                    R::TYPE,
+                    before.id()
+                )));
             }
-            (*action, "updated", after.id(), after.version(), Some(to_json(*before)?), Some(to_json(*after)?))
+            (
+                *action,
+                "updated",
+                after.id(),
+                after.version(),
+                Some(to_json(*before)?),
+                Some(to_json(*after)?),
+            )
         }
         Change::Deleted { before, version } => {
             if *version != before.version() + 1 {
-                return Err(ApiError::internal(format!("{} {} tombstone version", R::TYPE, before.id())));
+                return Err(ApiError::internal(format!(
+                    "{} {} tombstone version",
+                    R::TYPE,
+                    before.id()
+                )));
             }
-            ("delete", "deleted", before.id(), *version, Some(to_json(*before)?), None)
+            (
+                "delete",
+                "deleted",
+                before.id(),
+                *version,
+                Some(to_json(*before)?),
+                None,
+            )
         }
     };
     let at = now();

@@ -57,6 +57,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// Folder for the embedded database and the generated secret.
     pub data_dir: PathBuf,
+    /// HTTP worker threads; default one per core.
+    pub workers: Option<usize>,
 }
 
 pub const DEFAULT_ISSUER: &str = "rvn-intl-api";
@@ -77,9 +79,8 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| {
-            data_dir.join("intl.sqlite3").to_string_lossy().into_owned()
-        });
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| data_dir.join("intl.sqlite3").to_string_lossy().into_owned());
         let bind_text = get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind = bind_text.parse().map_err(|_| {
             ConfigError(format!(
@@ -138,16 +139,26 @@ impl Settings {
                 match (public_key, jwks) {
                     (Some(p), None) => JwtKey::PublicKeyFile(p.into()),
                     (None, Some(j)) => JwtKey::JwksFile(j.into()),
-                    _ => {
-                        return Err(ConfigError(
-                            "RS256 and ES256 need exactly one of JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE"
-                                .into(),
-                        ))
-                    }
+                    _ => return Err(ConfigError(
+                        "RS256 and ES256 need exactly one of JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE"
+                            .into(),
+                    )),
                 }
             }
         };
+        let workers = match get("WORKERS") {
+            None => None,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => Some(n),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "WORKERS must be a whole number from 1 to 64 (got {v:?})"
+                    )))
+                }
+            },
+        };
         Ok(Settings {
+            workers,
             database_url,
             bind,
             pool_size,
@@ -199,10 +210,22 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        assert!(settings(&[("BIND", "localhost")]).unwrap_err().0.contains("BIND"));
-        assert!(settings(&[("DB_POOL_SIZE", "0")]).unwrap_err().0.contains("DB_POOL_SIZE"));
-        assert!(settings(&[("JWT_ALGORITHM", "none")]).unwrap_err().0.contains("JWT_ALGORITHM"));
-        assert!(settings(&[("JWT_ALGORITHM", "RS256")]).unwrap_err().0.contains("JWT_PUBLIC_KEY_FILE"));
+        assert!(settings(&[("BIND", "localhost")])
+            .unwrap_err()
+            .0
+            .contains("BIND"));
+        assert!(settings(&[("DB_POOL_SIZE", "0")])
+            .unwrap_err()
+            .0
+            .contains("DB_POOL_SIZE"));
+        assert!(settings(&[("JWT_ALGORITHM", "none")])
+            .unwrap_err()
+            .0
+            .contains("JWT_ALGORITHM"));
+        assert!(settings(&[("JWT_ALGORITHM", "RS256")])
+            .unwrap_err()
+            .0
+            .contains("JWT_PUBLIC_KEY_FILE"));
     }
 
     #[test]

@@ -33,7 +33,8 @@ fn accept_request_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| s.to_string())
 }
 
@@ -56,7 +57,8 @@ pub async fn middleware(
     let res = next.call(req).await?.map_into_boxed_body();
     let mut res = normalise_error(res, &path, &id);
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     log::info!(
         target: "access",
@@ -67,7 +69,11 @@ pub async fn middleware(
     Ok(res)
 }
 
-fn normalise_error(res: ServiceResponse<BoxBody>, path: &str, id: &str) -> ServiceResponse<BoxBody> {
+fn normalise_error(
+    res: ServiceResponse<BoxBody>,
+    path: &str,
+    id: &str,
+) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
@@ -125,7 +131,9 @@ fn from_foreign(status: StatusCode, text: &str) -> ApiError {
             ApiError::PayloadTooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes"))
         }
         StatusCode::NOT_FOUND => ApiError::NotFound("no such resource".into()),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed("method not allowed here".into()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::MethodNotAllowed("method not allowed here".into())
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(text.into()),
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized(text.into()),
         s if s.is_client_error() => ApiError::BadRequest(if text.is_empty() {
@@ -139,13 +147,22 @@ fn from_foreign(status: StatusCode, text: &str) -> ApiError {
 
 /// Reads a JSON body: checks the content type, the syntax (400) and the shape (422 naming the
 /// field). `merge_patch` also accepts `application/merge-patch+json`.
-pub fn json_value(req: &HttpRequest, body: &web::Bytes, merge_patch: bool) -> Result<Value, ApiError> {
+pub fn json_value(
+    req: &HttpRequest,
+    body: &web::Bytes,
+    merge_patch: bool,
+) -> Result<Value, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let ok = mime == "application/json" || (merge_patch && mime == "application/merge-patch+json");
     if !ok {
         let wanted = if merge_patch {
@@ -159,7 +176,9 @@ pub fn json_value(req: &HttpRequest, body: &web::Bytes, merge_patch: bool) -> Re
         )));
     }
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes")));
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the request body exceeds {MAX_BODY_BYTES} bytes"
+        )));
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8 ({e})")))?;
@@ -176,17 +195,22 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        // serde names an unknown field in backticks; point at it rather than its parent.
-        let field = match inner.strip_prefix("unknown field `") {
-            Some(rest) => {
-                let name = rest.split('`').next().unwrap_or("");
-                if path == "." { name.to_string() } else { format!("{path}.{name}") }
-            }
-            None if path == "." => String::new(),
-            None => path,
+        // serde names an unknown or missing field in backticks; point at it, not at its parent.
+        let named = ["unknown field `", "missing field `"]
+            .iter()
+            .find_map(|p| inner.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next());
+        let field = match (named, path.as_str()) {
+            (Some(name), ".") => name.to_string(),
+            (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
+            (Some(name), p) => format!("{p}.{name}"),
+            (None, ".") => String::new(),
+            (None, _) => path,
         };
         let message = match inner.find(", expected one of") {
-            Some(i) if inner.starts_with("unknown field") => format!("{}; not a field of this resource", &inner[..i]),
+            Some(i) if inner.starts_with("unknown field") => {
+                format!("{}; not a field of this resource", &inner[..i])
+            }
             _ => inner,
         };
         ApiError::Validation(vec![FieldError::new(field, message)])

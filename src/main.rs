@@ -39,7 +39,9 @@ enum Command {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; one of council, board, officer, integrator, reader"))
+    Role::parse(s).ok_or_else(|| {
+        format!("unknown role {s:?}; one of council, board, officer, integrator, reader")
+    })
 }
 
 fn main() {
@@ -58,14 +60,21 @@ fn run(command: Command) -> Result<(), String> {
         Command::Openapi { output } => {
             let json = openapi::spec_json();
             match output {
-                Some(path) => std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display())),
+                Some(path) => {
+                    std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))
+                }
                 None => {
                     print!("{json}");
                     Ok(())
                 }
             }
         }
-        Command::Token { roles, sub, name, ttl } => {
+        Command::Token {
+            roles,
+            sub,
+            name,
+            ttl,
+        } => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
             let token = auth::mint(&settings.jwt, &sub, &roles, name, ttl)?;
             println!("{token}");
@@ -74,7 +83,9 @@ fn run(command: Command) -> Result<(), String> {
         Command::Migrate => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
             let pool = db::build_pool(&settings.database_url, 1);
-            let mut conn = pool.get().map_err(|e| format!("cannot reach the database: {e}"))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| format!("cannot reach the database: {e}"))?;
             db::migrate(&mut conn)?;
             log::info!("migrations applied");
             Ok(())
@@ -84,7 +95,11 @@ fn run(command: Command) -> Result<(), String> {
             log::info!(
                 "starting on {} with {} database (pool {})",
                 settings.bind,
-                if settings.is_postgres() { "PostgreSQL" } else { "SQLite" },
+                if settings.is_postgres() {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                },
                 settings.pool_size
             );
             actix_web::rt::System::new().block_on(async move {

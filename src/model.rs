@@ -99,5 +99,7 @@ impl Checks {
 pub fn parse_time_param(field: &str, value: &str) -> Result<NaiveDateTime, ApiError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc).naive_utc())
-        .map_err(|_| ApiError::validation(field, "must be an RFC 3339 time, e.g. 2026-11-28T07:00:00Z"))
+        .map_err(|_| {
+            ApiError::validation(field, "must be an RFC 3339 time, e.g. 2026-11-28T07:00:00Z")
+        })
 }

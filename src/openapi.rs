@@ -43,19 +43,46 @@ pub mod responses {
         };
     }
 
-    problem_response!(BadRequest, "Malformed request: invalid JSON, or a bad or stale cursor");
-    problem_response!(Unauthorized, "Missing, malformed, expired or wrongly signed or addressed token",
-        ("WWW-Authenticate", "`Bearer` with the reason"));
-    problem_response!(Forbidden, "The token lacks the role this action needs; `required_roles` names it");
+    problem_response!(
+        BadRequest,
+        "Malformed request: invalid JSON, or a bad or stale cursor"
+    );
+    problem_response!(
+        Unauthorized,
+        "Missing, malformed, expired or wrongly signed or addressed token",
+        ("WWW-Authenticate", "`Bearer` with the reason")
+    );
+    problem_response!(
+        Forbidden,
+        "The token lacks the role this action needs; `required_roles` names it"
+    );
     problem_response!(NotFound, "No such resource");
-    problem_response!(Conflict, "The resource's state does not allow this (e.g. it is adopted and read-only)");
-    problem_response!(PreconditionFailed, "`If-Match` does not match the current ETag; nothing was changed");
+    problem_response!(
+        Conflict,
+        "The resource's state does not allow this (e.g. it is adopted and read-only)"
+    );
+    problem_response!(
+        PreconditionFailed,
+        "`If-Match` does not match the current ETag; nothing was changed"
+    );
     problem_response!(PayloadTooLarge, "The body is over 1 MiB");
-    problem_response!(UnsupportedMediaType, "The body is not JSON (or merge-patch JSON where accepted)");
-    problem_response!(ValidationFailed, "Well-formed but invalid; `errors` names each bad field");
-    problem_response!(Unavailable, "The database cannot be reached or the pool is exhausted",
-        ("Retry-After", "Seconds to wait before retrying"));
-    problem_response!(InternalError, "The request failed on the server; details are logged under the request id");
+    problem_response!(
+        UnsupportedMediaType,
+        "The body is not JSON (or merge-patch JSON where accepted)"
+    );
+    problem_response!(
+        ValidationFailed,
+        "Well-formed but invalid; `errors` names each bad field"
+    );
+    problem_response!(
+        Unavailable,
+        "The database cannot be reached or the pool is exhausted",
+        ("Retry-After", "Seconds to wait before retrying")
+    );
+    problem_response!(
+        InternalError,
+        "The request failed on the server; details are logged under the request id"
+    );
 }
 
 use responses::*;
@@ -115,7 +142,9 @@ pub fn finish(mut spec: Spec) -> Spec {
             op.responses
                 .responses
                 .entry("500".into())
-                .or_insert_with(|| RefOr::Ref(utoipa::openapi::Ref::from_response_name("InternalError")));
+                .or_insert_with(|| {
+                    RefOr::Ref(utoipa::openapi::Ref::from_response_name("InternalError"))
+                });
         }
     }
     spec

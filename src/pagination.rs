@@ -57,7 +57,11 @@ impl PageRequest {
             None => None,
             Some(c) => Some(decode(key, &scope, c)?),
         };
-        Ok(PageRequest { limit, after, scope })
+        Ok(PageRequest {
+            limit,
+            after,
+            scope,
+        })
     }
 
     /// Rows to fetch: one more than the page, to know whether another page follows.
@@ -66,7 +70,12 @@ impl PageRequest {
     }
 
     /// Cuts the fetched rows to the page and makes the next cursor.
-    pub fn finish<T>(&self, key: &CursorKey, mut rows: Vec<T>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+    pub fn finish<T>(
+        &self,
+        key: &CursorKey,
+        mut rows: Vec<T>,
+        id: impl Fn(&T) -> &str,
+    ) -> (Vec<T>, Option<String>) {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next = if more {
@@ -95,9 +104,14 @@ fn encode(key: &CursorKey, scope: &str, last_id: &str) -> String {
 }
 
 fn decode(key: &CursorKey, scope: &str, cursor: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::BadRequest("the cursor is not valid for this query; start again without one".into());
+    let bad = || {
+        ApiError::BadRequest(
+            "the cursor is not valid for this query; start again without one".into(),
+        )
+    };
     let (id, sig) = cursor.split_once('.').ok_or_else(bad)?;
-    let id = String::from_utf8(URL_SAFE_NO_PAD.decode(id).map_err(|_| bad())?).map_err(|_| bad())?;
+    let id =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(id).map_err(|_| bad())?).map_err(|_| bad())?;
     let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| bad())?;
     let mut m = Hmac::<Sha256>::new_from_slice(&key.0).expect("any key length");
     m.update(scope.as_bytes());
@@ -112,18 +126,27 @@ fn decode(key: &CursorKey, scope: &str, cursor: &str) -> Result<String, ApiError
 
 /// The list response: the page as JSON and, when there is more, a `Link: rel="next"` header
 /// carrying the same query with the new cursor.
-pub fn respond<T: Serialize>(req: &HttpRequest, items: Vec<T>, next_cursor: Option<String>) -> HttpResponse {
+pub fn respond<T: Serialize>(
+    req: &HttpRequest,
+    items: Vec<T>,
+    next_cursor: Option<String>,
+) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     if let Some(c) = &next_cursor {
-        let mut pairs: Vec<(String, String)> =
-            url_pairs(req.query_string()).into_iter().filter(|(k, _)| k != "cursor").collect();
+        let mut pairs: Vec<(String, String)> = url_pairs(req.query_string())
+            .into_iter()
+            .filter(|(k, _)| k != "cursor")
+            .collect();
         pairs.push(("cursor".into(), c.clone()));
         let query = pairs
             .iter()
             .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
             .collect::<Vec<_>>()
             .join("&");
-        res.insert_header((header::LINK, format!("<{}?{}>; rel=\"next\"", req.path(), query)));
+        res.insert_header((
+            header::LINK,
+            format!("<{}?{}>; rel=\"next\"", req.path(), query),
+        ));
     }
     res.json(Page { items, next_cursor })
 }
@@ -146,7 +169,10 @@ fn decode_component(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(b) => {
                         out.push(b);
                         i += 2;
@@ -183,7 +209,11 @@ mod tests {
         let c = encode(&key, "documents|kind=policy", "abc");
         assert_eq!(decode(&key, "documents|kind=policy", &c).unwrap(), "abc");
         assert!(decode(&key, "documents|kind=programme", &c).is_err());
-        let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode("abd"), c.split_once('.').unwrap().1);
+        let forged = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode("abd"),
+            c.split_once('.').unwrap().1
+        );
         assert!(decode(&key, "documents|kind=policy", &forged).is_err());
         assert!(decode(&key, "documents|kind=policy", "garbage").is_err());
     }

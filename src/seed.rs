@@ -64,12 +64,16 @@ pub fn load_policy_2018(conn: &mut DbConnection) -> Result<(), ApiError> {
         // The flag goes in first: a second instance seeding at the same moment fails on it
         // and rolls back, instead of loading the policy twice.
         diesel::insert_into(app_settings::table)
-            .values((app_settings::name.eq(FLAG), app_settings::value.eq("loaded")))
+            .values((
+                app_settings::name.eq(FLAG),
+                app_settings::value.eq("loaded"),
+            ))
             .execute(conn)
             .map_err(|e| match e {
-                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                    ApiError::Conflict("already loaded".into())
-                }
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => ApiError::Conflict("already loaded".into()),
                 e => e.into(),
             })?;
         insert_policy(conn)
@@ -106,17 +110,31 @@ fn insert_policy(conn: &mut DbConnection) -> Result<(), ApiError> {
     let mut position = 0;
     for (area, area_goals) in GOAL_AREAS {
         position += 1;
-        let parent = goals::seed(conn, &actor, goal_input(&draft, None, GoalKind::GoalArea, area, position))?;
+        let parent = goals::seed(
+            conn,
+            &actor,
+            goal_input(&draft, None, GoalKind::GoalArea, area, position),
+        )?;
         for (i, text) in area_goals.iter().enumerate() {
             goals::seed(
                 conn,
                 &actor,
-                goal_input(&draft, Some(parent.id.clone()), GoalKind::Goal, text, i as i32 + 1),
+                goal_input(
+                    &draft,
+                    Some(parent.id.clone()),
+                    GoalKind::Goal,
+                    text,
+                    i as i32 + 1,
+                ),
             )?;
         }
     }
     for (i, area) in PRIORITY_AREAS.iter().enumerate() {
-        goals::seed(conn, &actor, goal_input(&draft, None, GoalKind::PriorityArea, area, 10 + i as i32))?;
+        goals::seed(
+            conn,
+            &actor,
+            goal_input(&draft, None, GoalKind::PriorityArea, area, 10 + i as i32),
+        )?;
     }
     // Recorded as the council's decision of 2018-06-21, § 135.
     let adopted = Document {
@@ -132,7 +150,13 @@ fn insert_policy(conn: &mut DbConnection) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn goal_input(doc: &Document, parent_id: Option<String>, kind: GoalKind, title: &str, position: i32) -> GoalInput {
+fn goal_input(
+    doc: &Document,
+    parent_id: Option<String>,
+    kind: GoalKind,
+    title: &str,
+    position: i32,
+) -> GoalInput {
     GoalInput {
         document_id: doc.id.clone(),
         parent_id,

@@ -37,7 +37,9 @@ pub struct Manager {
 
 impl Manager {
     pub fn new(url: &str) -> Self {
-        Manager { url: url.to_string() }
+        Manager {
+            url: url.to_string(),
+        }
     }
 }
 
@@ -47,11 +49,12 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         if is_postgres_url(&self.url) {
-            let conn = diesel::PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+            let conn =
+                diesel::PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
             Ok(DbConnection::Postgresql(conn))
         } else {
-            let mut conn =
-                diesel::SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+            let mut conn = diesel::SqliteConnection::establish(&self.url)
+                .map_err(r2d2::Error::ConnectionError)?;
             // WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
             conn.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -63,7 +66,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -86,7 +90,9 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(3))
-        .test_on_check_out(false)
+        // A connection the database dropped (restart, network cut) still looks healthy to the
+        // pool; checking on check-out (one `SELECT 1`) drops it so the service recovers by itself.
+        .test_on_check_out(true)
         .build_unchecked(Manager::new(url))
 }
 
@@ -113,7 +119,9 @@ pub fn is_postgres(conn: &DbConnection) -> bool {
 fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     pool.get().map_err(|e| {
         log::warn!("database connection unavailable: {e}");
-        ApiError::Unavailable("the database cannot be reached or is overloaded; try again shortly".into())
+        ApiError::Unavailable(
+            "the database cannot be reached or is overloaded; try again shortly".into(),
+        )
     })
 }
 
@@ -155,7 +163,9 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
@@ -164,7 +174,9 @@ where
             Ok(value)
         }
         Err(e) => {
-            if let Err(rollback) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+            if let Err(rollback) =
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
                 log::warn!("rollback failed: {rollback}");
             }
             Err(e)
@@ -192,7 +204,11 @@ pub fn setting_or_insert(
         .values((s::name.eq(name), s::value.eq(make())))
         .execute(conn);
     match inserted {
-        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+        Ok(_)
+        | Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {}
         Err(e) => return Err(e.into()),
     }
     Ok(s::app_settings

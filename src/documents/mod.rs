@@ -142,7 +142,14 @@ pub struct DocumentInput {
 
 /// Fields of a document that only the service or its actions set.
 pub const READ_ONLY_FIELDS: &[&str] = &[
-    "id", "status", "decision", "revision_of", "superseded_by", "version", "created_at", "updated_at",
+    "id",
+    "status",
+    "decision",
+    "revision_of",
+    "superseded_by",
+    "version",
+    "created_at",
+    "updated_at",
 ];
 
 impl DocumentInput {
@@ -150,8 +157,18 @@ impl DocumentInput {
         let mut c = Checks::default();
         c.text("title", Some(&self.title), true, 500);
         c.text("description", self.description.as_deref(), false, 20_000);
-        c.text("document_number", self.document_number.as_deref(), false, 50);
-        c.range("document_version", self.document_version.map(i64::from), 1, 10_000);
+        c.text(
+            "document_number",
+            self.document_number.as_deref(),
+            false,
+            50,
+        );
+        c.range(
+            "document_version",
+            self.document_version.map(i64::from),
+            1,
+            10_000,
+        );
         c.range("year", self.year.map(i64::from), 1900, 2200);
         c.text("applies_to", self.applies_to.as_deref(), false, 200);
         c.text("case_officer", self.case_officer.as_deref(), false, 200);
@@ -222,9 +239,14 @@ pub struct DocumentRow {
 
 impl DocumentRow {
     pub fn into_api(self) -> Result<Document, ApiError> {
-        let decision = match (self.decision_body, self.decision_date, self.decision_reference) {
+        let decision = match (
+            self.decision_body,
+            self.decision_date,
+            self.decision_reference,
+        ) {
             (Some(b), Some(date), Some(reference)) => Some(Decision {
-                body: DecidingBody::parse(&b).ok_or_else(|| ApiError::internal("stored decision body"))?,
+                body: DecidingBody::parse(&b)
+                    .ok_or_else(|| ApiError::internal("stored decision body"))?,
                 date,
                 reference,
             }),
@@ -306,7 +328,12 @@ pub fn ensure_editable(doc: &Document) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn insert(conn: &mut DbConnection, actor: &Actor, input: DocumentInput, revision_of: Option<String>) -> Result<Document, ApiError> {
+pub fn insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    input: DocumentInput,
+    revision_of: Option<String>,
+) -> Result<Document, ApiError> {
     let t = utc(now());
     let doc = Document {
         id: new_id(),
@@ -338,7 +365,13 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, input: DocumentInput, revi
 
 /// Writes `after` over `before` (same id, version one higher), guarded by the version so a
 /// concurrent writer cannot be overwritten, and records the change.
-pub fn update(conn: &mut DbConnection, actor: &Actor, action: &str, before: &Document, mut after: Document) -> Result<Document, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    before: &Document,
+    mut after: Document,
+) -> Result<Document, ApiError> {
     after.version = before.version + 1;
     after.updated_at = utc(now());
     let n = diesel::update(
@@ -354,7 +387,15 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, action: &str, before: &Doc
             before.id
         )));
     }
-    changes::record(conn, actor, Change::Updated { action, before, after: &after })?;
+    changes::record(
+        conn,
+        actor,
+        Change::Updated {
+            action,
+            before,
+            after: &after,
+        },
+    )?;
     Ok(after)
 }
 
@@ -391,9 +432,19 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, doc: &Document) -> Result<
     ))
     .execute(conn)?;
     if n != 1 {
-        return Err(ApiError::PreconditionFailed(format!("document {} was changed concurrently", doc.id)));
+        return Err(ApiError::PreconditionFailed(format!(
+            "document {} was changed concurrently",
+            doc.id
+        )));
     }
-    changes::record(conn, actor, Change::Deleted { before: doc, version })
+    changes::record(
+        conn,
+        actor,
+        Change::Deleted {
+            before: doc,
+            version,
+        },
+    )
 }
 
 /// The editable view of a document, as JSON, for merge patches.

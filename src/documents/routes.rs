@@ -66,16 +66,33 @@ pub async fn list_documents(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::Read)?;
     let q = q.into_inner();
-    let kind = q.kind.as_deref().map(|s| DocumentKind::from_query("kind", s)).transpose()?;
-    let status = q.status.as_deref().map(|s| DocumentStatus::from_query("status", s)).transpose()?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|s| DocumentKind::from_query("kind", s))
+        .transpose()?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| DocumentStatus::from_query("status", s))
+        .transpose()?;
     let year = match q.year.as_deref() {
         None => None,
         Some(s) => match s.parse::<i32>() {
             Ok(y) if (1900..=2200).contains(&y) => Some(y),
-            _ => return Err(ApiError::validation("year", "must be a year from 1900 to 2200")),
+            _ => {
+                return Err(ApiError::validation(
+                    "year",
+                    "must be a year from 1900 to 2200",
+                ))
+            }
         },
     };
-    let since = q.updated_since.as_deref().map(|s| parse_time_param("updated_since", s)).transpose()?;
+    let since = q
+        .updated_since
+        .as_deref()
+        .map(|s| parse_time_param("updated_since", s))
+        .transpose()?;
     let scope = format!(
         "documents|{}|{}|{}|{}",
         kind.map(|k| k.as_str()).unwrap_or(""),
@@ -83,7 +100,12 @@ pub async fn list_documents(
         year.map(|y| y.to_string()).unwrap_or_default(),
         q.updated_since.as_deref().unwrap_or("")
     );
-    let page = PageRequest::parse(&state.cursor_key, scope, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(
+        &state.cursor_key,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let key = state.cursor_key.clone();
     let (items, next) = db::read(&state.pool, move |conn| {
         let mut query = documents::table
@@ -108,7 +130,10 @@ pub async fn list_documents(
             query = query.filter(documents::id.gt(after.clone()));
         }
         let rows = query.load(conn)?;
-        let docs = rows.into_iter().map(DocumentRow::into_api).collect::<Result<Vec<_>, _>>()?;
+        let docs = rows
+            .into_iter()
+            .map(DocumentRow::into_api)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(&key, docs, |d| &d.id))
     })
     .await?;
@@ -174,7 +199,11 @@ pub async fn create_document(
     input.validate()?;
     let actor = state.actor(&req, &caller);
     let doc = db::write(&state.pool, move |conn| insert(conn, &actor, input, None)).await?;
-    Ok(http::created(format!("/v1/documents/{}", doc.id), doc.version, &doc))
+    Ok(http::created(
+        format!("/v1/documents/{}", doc.id),
+        doc.version,
+        &doc,
+    ))
 }
 
 /// Change a document that is not adopted (JSON merge patch).
@@ -235,7 +264,10 @@ pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiRes
     if let Some(map) = patch.as_object() {
         for key in map.keys() {
             if read_only.contains(&key.as_str()) {
-                c.add(key.as_str(), "is read-only; it is set by the service or by an action");
+                c.add(
+                    key.as_str(),
+                    "is read-only; it is set by the service or by an action",
+                );
             }
         }
     }
@@ -322,7 +354,10 @@ pub async fn propose_document(
                 before.status.as_str()
             )));
         }
-        let after = Document { status: DocumentStatus::Proposed, ..before.clone() };
+        let after = Document {
+            status: DocumentStatus::Proposed,
+            ..before.clone()
+        };
         update(conn, &actor, "propose", &before, after)
     })
     .await?;
@@ -384,12 +419,20 @@ pub async fn adopt_document(
         if adopt.body.is_some_and(|b| b != body) {
             return Err(ApiError::validation(
                 "body",
-                format!("a {} is adopted by the {}", before.kind.as_str(), body.as_str()),
+                format!(
+                    "a {} is adopted by the {}",
+                    before.kind.as_str(),
+                    body.as_str()
+                ),
             ));
         }
         let after = Document {
             status: DocumentStatus::Adopted,
-            decision: Some(Decision { body, date: adopt.date, reference: adopt.reference.trim().to_string() }),
+            decision: Some(Decision {
+                body,
+                date: adopt.date,
+                reference: adopt.reference.trim().to_string(),
+            }),
             valid_from: adopt.valid_from.or(before.valid_from).or(Some(adopt.date)),
             ..before.clone()
         };
@@ -479,5 +522,9 @@ pub async fn revise_document(
         Ok(revision)
     })
     .await?;
-    Ok(http::created(format!("/v1/documents/{}", doc.id), doc.version, &doc))
+    Ok(http::created(
+        format!("/v1/documents/{}", doc.id),
+        doc.version,
+        &doc,
+    ))
 }

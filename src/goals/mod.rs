@@ -256,11 +256,17 @@ fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Goal>, ApiError> {
 }
 
 /// The document a goal input names, which must exist and be editable.
-pub fn editable_document(conn: &mut DbConnection, document_id: &str) -> Result<docs::Document, ApiError> {
+pub fn editable_document(
+    conn: &mut DbConnection,
+    document_id: &str,
+) -> Result<docs::Document, ApiError> {
     let doc = match docs::load(conn, document_id) {
         Ok(d) => d,
         Err(ApiError::NotFound(_)) => {
-            return Err(ApiError::validation("document_id", "no document with this id"))
+            return Err(ApiError::validation(
+                "document_id",
+                "no document with this id",
+            ))
         }
         Err(e) => return Err(e),
     };
@@ -270,14 +276,19 @@ pub fn editable_document(conn: &mut DbConnection, document_id: &str) -> Result<d
 
 /// The rules that need the database: the parent is in the same document and makes no cycle;
 /// each served goal belongs to a policy or goal document other than this one.
-fn check_links(conn: &mut DbConnection, id: Option<&str>, input: &GoalInput) -> Result<(), ApiError> {
+fn check_links(
+    conn: &mut DbConnection,
+    id: Option<&str>,
+    input: &GoalInput,
+) -> Result<(), ApiError> {
     let mut errors: Vec<FieldError> = Vec::new();
     if let Some(parent_id) = &input.parent_id {
         match find(conn, parent_id)? {
             None => errors.push(FieldError::new("parent_id", "no goal with this id")),
-            Some(p) if p.document_id != input.document_id => {
-                errors.push(FieldError::new("parent_id", "the parent must be a goal of the same document"))
-            }
+            Some(p) if p.document_id != input.document_id => errors.push(FieldError::new(
+                "parent_id",
+                "the parent must be a goal of the same document",
+            )),
             Some(_) => {
                 if let Some(id) = id {
                     // Walk up from the new parent; meeting this goal would close a cycle.
@@ -285,7 +296,10 @@ fn check_links(conn: &mut DbConnection, id: Option<&str>, input: &GoalInput) -> 
                     let mut steps = 0;
                     while let Some(c) = cursor {
                         if c == id {
-                            errors.push(FieldError::new("parent_id", "would make the goal its own ancestor"));
+                            errors.push(FieldError::new(
+                                "parent_id",
+                                "would make the goal its own ancestor",
+                            ));
                             break;
                         }
                         steps += 1;
@@ -314,13 +328,17 @@ fn check_links(conn: &mut DbConnection, id: Option<&str>, input: &GoalInput) -> 
             .optional()?;
         match found {
             None => errors.push(FieldError::new(field, "no goal with this id")),
-            Some((doc, _)) if doc == input.document_id => {
-                errors.push(FieldError::new(field, "a goal cannot serve a goal of its own document"))
-            }
+            Some((doc, _)) if doc == input.document_id => errors.push(FieldError::new(
+                field,
+                "a goal cannot serve a goal of its own document",
+            )),
             Some((_, kind)) => {
                 let kind = DocumentKind::from_db(&kind)?;
                 if !matches!(kind, DocumentKind::Policy | DocumentKind::GoalDocument) {
-                    errors.push(FieldError::new(field, "must be a goal of a policy or goal document"));
+                    errors.push(FieldError::new(
+                        field,
+                        "must be a goal of a policy or goal document",
+                    ));
                 }
             }
         }
@@ -336,7 +354,10 @@ fn write_serves(conn: &mut DbConnection, goal_id: &str, serves: &[String]) -> Re
     diesel::delete(goal_serves::table.filter(goal_serves::goal_id.eq(goal_id))).execute(conn)?;
     for s in serves {
         diesel::insert_into(goal_serves::table)
-            .values((goal_serves::goal_id.eq(goal_id), goal_serves::serves_goal_id.eq(s)))
+            .values((
+                goal_serves::goal_id.eq(goal_id),
+                goal_serves::serves_goal_id.eq(s),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -355,7 +376,12 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: GoalInput) -> Resul
     insert(conn, actor, new_id(), input)
 }
 
-fn insert(conn: &mut DbConnection, actor: &Actor, id: String, input: GoalInput) -> Result<Goal, ApiError> {
+fn insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: String,
+    input: GoalInput,
+) -> Result<Goal, ApiError> {
     let t = utc(now());
     let goal = Goal {
         id,
@@ -395,7 +421,10 @@ pub fn patch(
     let input: GoalInput = crate::http::from_value(current)?;
     input.validate_fields()?;
     if input.document_id != before.document_id {
-        return Err(ApiError::validation("document_id", "a goal cannot move to another document"));
+        return Err(ApiError::validation(
+            "document_id",
+            "a goal cannot move to another document",
+        ));
     }
     check_links(conn, Some(id), &input)?;
     let after = Goal {
@@ -410,16 +439,30 @@ pub fn patch(
         updated_at: utc(now()),
         ..before.clone()
     };
-    let n = diesel::update(goals::table.filter(goals::id.eq(id)).filter(goals::version.eq(before.version)))
-        .set(GoalRow::from_api(&after))
-        .execute(conn)?;
+    let n = diesel::update(
+        goals::table
+            .filter(goals::id.eq(id))
+            .filter(goals::version.eq(before.version)),
+    )
+    .set(GoalRow::from_api(&after))
+    .execute(conn)?;
     if n != 1 {
-        return Err(ApiError::PreconditionFailed(format!("goal {id} was changed concurrently; fetch it again")));
+        return Err(ApiError::PreconditionFailed(format!(
+            "goal {id} was changed concurrently; fetch it again"
+        )));
     }
     if after.serves != before.serves {
         write_serves(conn, id, &after.serves)?;
     }
-    changes::record(conn, actor, Change::Updated { action: "update", before: &before, after: &after })?;
+    changes::record(
+        conn,
+        actor,
+        Change::Updated {
+            action: "update",
+            before: &before,
+            after: &after,
+        },
+    )?;
     Ok(after)
 }
 
@@ -440,7 +483,9 @@ pub fn delete(
         .first(conn)
         .optional()?;
     if let Some(child) = child {
-        return Err(ApiError::Conflict(format!("goal {id} has sub-goals (e.g. {child}); delete or move them first")));
+        return Err(ApiError::Conflict(format!(
+            "goal {id} has sub-goals (e.g. {child}); delete or move them first"
+        )));
     }
     let server: Option<String> = goal_serves::table
         .inner_join(goals::table.on(goals::id.eq(goal_serves::goal_id)))
@@ -450,20 +495,40 @@ pub fn delete(
         .first(conn)
         .optional()?;
     if let Some(server) = server {
-        return Err(ApiError::Conflict(format!("goal {server} serves goal {id}; change it first")));
+        return Err(ApiError::Conflict(format!(
+            "goal {server} serves goal {id}; change it first"
+        )));
     }
     tombstone(conn, actor, &goal)
 }
 
 fn tombstone(conn: &mut DbConnection, actor: &Actor, goal: &Goal) -> Result<(), ApiError> {
     let version = goal.version + 1;
-    let n = diesel::update(goals::table.filter(goals::id.eq(&goal.id)).filter(goals::version.eq(goal.version)))
-        .set((goals::deleted_at.eq(Some(now())), goals::version.eq(version), goals::updated_at.eq(now())))
-        .execute(conn)?;
+    let n = diesel::update(
+        goals::table
+            .filter(goals::id.eq(&goal.id))
+            .filter(goals::version.eq(goal.version)),
+    )
+    .set((
+        goals::deleted_at.eq(Some(now())),
+        goals::version.eq(version),
+        goals::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
     if n != 1 {
-        return Err(ApiError::PreconditionFailed(format!("goal {} was changed concurrently", goal.id)));
+        return Err(ApiError::PreconditionFailed(format!(
+            "goal {} was changed concurrently",
+            goal.id
+        )));
     }
-    changes::record(conn, actor, Change::Deleted { before: goal, version })
+    changes::record(
+        conn,
+        actor,
+        Change::Deleted {
+            before: goal,
+            version,
+        },
+    )
 }
 
 fn all_of_document(conn: &mut DbConnection, document_id: &str) -> Result<Vec<Goal>, ApiError> {
@@ -477,7 +542,11 @@ fn all_of_document(conn: &mut DbConnection, document_id: &str) -> Result<Vec<Goa
 }
 
 /// Deletes every goal of a document being deleted.
-pub fn delete_all_of_document(conn: &mut DbConnection, actor: &Actor, document_id: &str) -> Result<(), ApiError> {
+pub fn delete_all_of_document(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    document_id: &str,
+) -> Result<(), ApiError> {
     for goal in all_of_document(conn, document_id)? {
         tombstone(conn, actor, &goal)?;
     }
@@ -485,7 +554,12 @@ pub fn delete_all_of_document(conn: &mut DbConnection, actor: &Actor, document_i
 }
 
 /// Copies a document's goal tree into a revision: new ids, the same shape and links.
-pub fn copy_tree(conn: &mut DbConnection, actor: &Actor, from: &str, to: &str) -> Result<(), ApiError> {
+pub fn copy_tree(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    from: &str,
+    to: &str,
+) -> Result<(), ApiError> {
     let mut pending = all_of_document(conn, from)?;
     let mut new_ids: HashMap<String, String> = HashMap::new();
     // Parents first, so every parent exists when its children are inserted.
@@ -505,11 +579,17 @@ pub fn copy_tree(conn: &mut DbConnection, actor: &Actor, from: &str, to: &str) -
             };
             let id = new_id();
             new_ids.insert(g.id.clone(), id.clone());
-            let input = GoalInput { document_id: to.to_string(), parent_id: parent, ..GoalInput::of(&g) };
+            let input = GoalInput {
+                document_id: to.to_string(),
+                parent_id: parent,
+                ..GoalInput::of(&g)
+            };
             insert(conn, actor, id, input)?;
         }
         if rest.len() == before {
-            return Err(ApiError::internal(format!("goal tree of document {from} has a dangling parent")));
+            return Err(ApiError::internal(format!(
+                "goal tree of document {from} has a dangling parent"
+            )));
         }
         pending = rest;
     }

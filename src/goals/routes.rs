@@ -62,8 +62,16 @@ pub async fn list_goals(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::Read)?;
     let q = q.into_inner();
-    let kind = q.kind.as_deref().map(|s| GoalKind::from_query("kind", s)).transpose()?;
-    let since = q.updated_since.as_deref().map(|s| parse_time_param("updated_since", s)).transpose()?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|s| GoalKind::from_query("kind", s))
+        .transpose()?;
+    let since = q
+        .updated_since
+        .as_deref()
+        .map(|s| parse_time_param("updated_since", s))
+        .transpose()?;
     let scope = format!(
         "goals|{}|{}|{}|{}",
         q.document_id.as_deref().unwrap_or(""),
@@ -71,7 +79,12 @@ pub async fn list_goals(
         kind.map(|k| k.as_str()).unwrap_or(""),
         q.updated_since.as_deref().unwrap_or("")
     );
-    let page = PageRequest::parse(&state.cursor_key, scope, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(
+        &state.cursor_key,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
     let key = state.cursor_key.clone();
     let filter = GoalFilter {
         document_id: q.document_id,
@@ -149,7 +162,11 @@ pub async fn create_goal(
     input.validate_fields()?;
     let actor = state.actor(&req, &caller);
     let goal = db::write(&state.pool, move |conn| create(conn, &actor, input)).await?;
-    Ok(http::created(format!("/v1/goals/{}", goal.id), goal.version, &goal))
+    Ok(http::created(
+        format!("/v1/goals/{}", goal.id),
+        goal.version,
+        &goal,
+    ))
 }
 
 /// Change a goal of a document that is not adopted (JSON merge patch).
@@ -223,6 +240,9 @@ pub async fn delete_goal(
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let id = id.into_inner();
-    db::write(&state.pool, move |conn| delete(conn, &actor, &id, |v| if_match.check(v))).await?;
+    db::write(&state.pool, move |conn| {
+        delete(conn, &actor, &id, |v| if_match.check(v))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,111 @@
+//! 401 for every kind of bad token, 403 for a valid token without a role.
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{token_with, Resp, TestApp, AUD, ISS};
+
+async fn with_auth(app: &TestApp, value: Option<&str>) -> Resp {
+    let mut b = app.request(Method::GET, "/v1/documents", None);
+    if let Some(v) = value {
+        b = b.header("authorization", v);
+    }
+    app.send(b).await
+}
+
+#[track_caller]
+fn assert_401(r: &Resp) {
+    r.expect(401);
+    let www = r.header("www-authenticate").expect("WWW-Authenticate");
+    assert!(www.starts_with("Bearer"), "{www}");
+}
+
+pub async fn missing_and_malformed_tokens_get_401(app: TestApp) {
+    for value in [
+        None,
+        Some("Bearer"),
+        Some("Bearer "),
+        Some("Basic dXNlcjpwYXNz"),
+        Some("Bearer not.a.jwt"),
+        Some("Bearer abc"),
+    ] {
+        let r = with_auth(&app, value).await;
+        assert_401(&r);
+    }
+    let huge = format!("Bearer {}", "a".repeat(9 * 1024));
+    assert_401(&with_auth(&app, Some(&huge)).await);
+}
+
+pub async fn bad_tokens_get_401(app: TestApp) {
+    let now = chrono::Utc::now().timestamp();
+    let cases = vec![
+        ("expired", token_with(json!({"exp": now - 3600}))),
+        ("not yet valid", token_with(json!({"nbf": now + 3600}))),
+        ("wrong issuer", token_with(json!({"iss": "someone-else"}))),
+        ("wrong audience", token_with(json!({"aud": "another-api"}))),
+        ("no sub", token_with(json!({"sub": null}))),
+        ("no exp", token_with(json!({"exp": null}))),
+        ("no iss", token_with(json!({"iss": null}))),
+        ("no aud", token_with(json!({"aud": null}))),
+        (
+            "exp as string",
+            token_with(json!({"exp": (now + 600).to_string()})),
+        ),
+        ("roles not a list", token_with(json!({"roles": "board"}))),
+        ("unknown role", token_with(json!({"roles": ["king"]}))),
+        ("empty sub", token_with(json!({"sub": ""}))),
+    ];
+    for (what, t) in cases {
+        let r = with_auth(&app, Some(&format!("Bearer {t}"))).await;
+        assert_eq!(r.status.as_u16(), 401, "{what}: {}", r.text);
+        assert_401(&r);
+    }
+    // Signed with another secret.
+    let claims = json!({"sub": "x", "roles": ["board"], "iss": ISS, "aud": AUD, "exp": now + 600});
+    let other = encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(b"another-secret-another-secret-another"),
+    )
+    .unwrap();
+    assert_401(&with_auth(&app, Some(&format!("Bearer {other}"))).await);
+    // Another algorithm than the pinned HS256, and alg none.
+    let hs512 = encode(
+        &Header::new(jsonwebtoken::Algorithm::HS512),
+        &claims,
+        &EncodingKey::from_secret(crate::helpers::SECRET.as_bytes()),
+    )
+    .unwrap();
+    assert_401(&with_auth(&app, Some(&format!("Bearer {hs512}"))).await);
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    assert_401(&with_auth(&app, Some(&format!("Bearer {none}"))).await);
+    // A refused token changes nothing.
+    let before = app.snapshot();
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", None)
+                .bearer_auth(token_with(json!({"roles": ["board"], "exp": now - 3600})))
+                .json(&json!({"kind": "programme", "title": "x"})),
+        )
+        .await;
+    assert_401(&r);
+    assert_eq!(app.snapshot(), before);
+}
+
+pub async fn token_without_role_gets_403(app: TestApp) {
+    let t = token_with(json!({"roles": []}));
+    let r = with_auth(&app, Some(&format!("Bearer {t}"))).await;
+    r.expect(403);
+    assert_eq!(r.body["required_roles"].as_array().unwrap().len(), 5);
+    // A valid token, with name, for a role that may read.
+    let t = token_with(json!({"roles": ["reader"], "name": "Anna Andersson"}));
+    with_auth(&app, Some(&format!("Bearer {t}")))
+        .await
+        .expect(200);
+}

@@ -1,0 +1,294 @@
+//! Every error class of the conventions, as problem documents.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{id, TestApp};
+
+pub async fn unknown_routes_and_methods(app: TestApp) {
+    app.get("/v1/nothing-here", "reader").await.expect(404);
+    app.send(app.request(Method::GET, "/nope", None))
+        .await
+        .expect(404);
+    let d = app.draft("programme", "Program").await;
+    app.get(&format!("/v1/documents/{}x", id(&d)), "reader")
+        .await
+        .expect(404);
+    let r = app
+        .send(app.request(Method::PUT, "/v1/documents", Some("board")))
+        .await;
+    r.expect(405);
+    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
+    let r = app
+        .send(app.request(
+            Method::POST,
+            &format!("/v1/documents/{}", id(&d)),
+            Some("board"),
+        ))
+        .await;
+    r.expect(405);
+    assert_eq!(r.header("allow").as_deref(), Some("GET, PATCH, DELETE"));
+}
+
+pub async fn body_errors(app: TestApp) {
+    let before = app.snapshot();
+    // Malformed JSON.
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", Some("officer"))
+                .header("content-type", "application/json")
+                .body("{\"kind\": "),
+        )
+        .await;
+    r.expect(400);
+    // Invalid UTF-8.
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", Some("officer"))
+                .header("content-type", "application/json")
+                .body(vec![b'{', 0xff, b'}']),
+        )
+        .await;
+    r.expect(400);
+    // Wrong content type, and none.
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", Some("officer"))
+                .header("content-type", "text/plain")
+                .body("{}"),
+        )
+        .await;
+    r.expect(415);
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", Some("officer"))
+                .body("{}"),
+        )
+        .await;
+    r.expect(415);
+    // Merge-patch content type only where a merge patch is taken.
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", Some("officer"))
+                .header("content-type", "application/merge-patch+json")
+                .body(r#"{"kind":"programme","title":"x"}"#),
+        )
+        .await;
+    r.expect(415);
+    // Over 1 MiB.
+    let big =
+        json!({"kind": "programme", "title": "x", "description": "a".repeat(1024 * 1024 + 10)});
+    let r = app.post("/v1/documents", "officer", big).await;
+    r.expect(413);
+    // Not an object, wrong types, unknown fields, unknown enum values.
+    app.post("/v1/documents", "officer", json!([1, 2]))
+        .await
+        .expect(422);
+    let r = app
+        .post(
+            "/v1/documents",
+            "officer",
+            json!({"kind": "programme", "title": 5}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["title"]);
+    let r = app
+        .post(
+            "/v1/documents",
+            "officer",
+            json!({"kind": "manifesto", "title": "x"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["kind"]);
+    let r = app
+        .post(
+            "/v1/documents",
+            "officer",
+            json!({"kind": "programme", "title": "x", "colour": "red"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["colour"]);
+    let r = app
+        .post("/v1/documents", "officer", json!({"kind": "programme"}))
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["title"]);
+    // Bad query parameters and cursors.
+    let r = app.get("/v1/documents?limit=0", "reader").await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["limit"]);
+    app.get("/v1/documents?limit=501", "reader")
+        .await
+        .expect(422);
+    app.get("/v1/documents?kind=manifesto", "reader")
+        .await
+        .expect(422);
+    app.get("/v1/documents?updated_since=yesterday", "reader")
+        .await
+        .expect(422);
+    app.get("/v1/documents?cursor=forged.cursor", "reader")
+        .await
+        .expect(400);
+    assert_eq!(
+        app.snapshot(),
+        before,
+        "failed requests changed the database"
+    );
+}
+
+pub async fn request_id_is_echoed_or_generated(app: TestApp) {
+    let r = app
+        .send(
+            app.request(Method::GET, "/v1/documents", Some("reader"))
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
+    assert_eq!(r.header("x-request-id").as_deref(), Some("abc-123"));
+    let r = app.get("/v1/documents", "reader").await;
+    assert!(r.header("x-request-id").is_some_and(|v| v.len() >= 16));
+    // A problem carries the request id too.
+    let r = app
+        .send(
+            app.request(Method::GET, "/v1/documents/x", Some("reader"))
+                .header("x-request-id", "trace-1"),
+        )
+        .await;
+    r.expect(404);
+    assert_eq!(r.body["request_id"], "trace-1");
+    assert_eq!(r.body["instance"], "/v1/documents/x");
+}
+
+pub async fn health_and_docs(app: TestApp) {
+    let r = app.send(app.request(Method::GET, "/healthz", None)).await;
+    assert_eq!(r.status, 200);
+    let r = app.send(app.request(Method::GET, "/readyz", None)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["status"], "ready");
+    let r = app.send(app.request(Method::GET, "/docs/", None)).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text.to_lowercase().contains("swagger"),
+        "{}",
+        &r.text[..r.text.len().min(200)]
+    );
+    let r = app.send(app.request(Method::GET, "/docs", None)).await;
+    assert!(r.status.is_redirection());
+}
+
+/// PostgreSQL behind a proxy the test controls: cut it, and the service answers 503 with
+/// Retry-After (readiness fails, liveness holds); restore it, and the service recovers by itself.
+pub async fn database_outage_gives_503_and_recovers(app: TestApp) {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    };
+    let admin = std::env::var("TEST_DATABASE_URL").unwrap();
+    let db_name = app
+        .db
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let upstream = upstream_addr(&admin);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let up = Arc::new(AtomicBool::new(true));
+    let conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
+    {
+        let (up, conns) = (up.clone(), conns.clone());
+        actix_web::rt::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
+                if !up.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                conns.lock().unwrap().push(h.abort_handle());
+            }
+        });
+    }
+    let url = app
+        .db
+        .url
+        .replacen(&upstream_addr(&admin), &format!("127.0.0.1:{port}"), 1);
+    assert!(url.contains(&db_name));
+    let proxied = crate::helpers::spawn(app.db.clone(), &[("DATABASE_URL", &url)]).await;
+    let d = proxied.draft("programme", "Före avbrottet").await;
+    proxied
+        .get(&format!("/v1/documents/{}", id(&d)), "reader")
+        .await
+        .expect(200);
+
+    up.store(false, Ordering::SeqCst);
+    for h in conns.lock().unwrap().drain(..) {
+        h.abort();
+    }
+    let r = proxied.get("/v1/documents", "reader").await;
+    r.expect(503);
+    assert!(r.header("retry-after").is_some());
+    let r = proxied
+        .post(
+            "/v1/documents",
+            "officer",
+            json!({"kind": "programme", "title": "Under avbrottet"}),
+        )
+        .await;
+    r.expect(503);
+    let r = proxied
+        .send(proxied.request(Method::GET, "/readyz", None))
+        .await;
+    assert_eq!(r.status, 503);
+    let r = proxied
+        .send(proxied.request(Method::GET, "/healthz", None))
+        .await;
+    assert_eq!(r.status, 200);
+
+    up.store(true, Ordering::SeqCst);
+    let mut recovered = false;
+    for _ in 0..50 {
+        let r = proxied
+            .send(proxied.request(Method::GET, "/readyz", None))
+            .await;
+        if r.status == 200 {
+            recovered = true;
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        recovered,
+        "the service did not recover after the database came back"
+    );
+    let r = proxied
+        .get(&format!("/v1/documents/{}", id(&d)), "reader")
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["title"], "Före avbrottet");
+    proxied.handle.stop(true).await;
+}
+
+fn upstream_addr(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap();
+    let hostport = rest.split('/').next().unwrap();
+    let hostport = hostport.rsplit('@').next().unwrap();
+    if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:5432")
+    }
+}
