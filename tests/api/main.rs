@@ -3,10 +3,12 @@
 
 mod access;
 mod auth;
+mod cli;
 mod documents;
 mod errors;
 mod goals;
 mod helpers;
+mod keys;
 mod openapi;
 mod shipped;
 mod write_path;
@@ -27,6 +29,8 @@ fn main() {
         auth::missing_and_malformed_tokens_get_401,
         auth::bad_tokens_get_401,
         auth::token_without_role_gets_403,
+        keys::rs256_with_public_key,
+        keys::es256_with_jwks,
         documents::create_get_and_conditional_get,
         documents::merge_patch_and_if_match,
         documents::delete_only_drafts,
@@ -51,6 +55,11 @@ fn main() {
         write_path::swedish_and_special_text_round_trips,
     ];
     let postgres_only: Vec<(&str, TestFn)> = tests![errors::database_outage_gives_503_and_recovers];
+    // The binary on its embedded default; nothing here depends on the backend.
+    let binary: Vec<(&str, TestFn)> = tests![
+        cli::startup_checks_and_token_subcommand,
+        cli::sigterm_finishes_in_flight_requests
+    ];
 
     let pg = std::env::var("TEST_DATABASE_URL")
         .ok()
@@ -75,6 +84,11 @@ fn main() {
             })
             .with_ignored_flag(!pg),
         );
+    }
+    for (name, f) in binary {
+        trials.push(Trial::test(name.to_string(), move || {
+            helpers::run(Backend::Sqlite, f)
+        }));
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -1,0 +1,180 @@
+//! The binary itself: start-up checks, the `token` subcommand with the generated secret, and a
+//! graceful stop on SIGTERM that loses no acknowledged write.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_intl-api");
+
+/// Starts `intl-api serve` on a free port; returns the child and its base URL.
+fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", data_dir)
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("WORKERS", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent {
+                if let Some(port) = line.split("listening on port ").nth(1) {
+                    tx.send(port.trim().to_string()).ok();
+                    sent = true;
+                }
+            }
+            assert!(
+                !line.contains("JWT_SECRET=") && !line.contains(crate::helpers::SECRET),
+                "a secret reached the log"
+            );
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server reports its port");
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+fn token(data_dir: &std::path::Path, role: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["token", "--role", role, "--sub", "cli-user", "--ttl", "600"])
+        .env_clear()
+        .env("DATA_DIR", data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub async fn startup_checks_and_token_subcommand(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    // A short secret, a bad bind address and an unknown algorithm stop the service at start.
+    for (k, v, says) in [
+        ("JWT_SECRET", "short", "at least 32 bytes"),
+        ("BIND", "everywhere", "BIND"),
+        ("JWT_ALGORITHM", "none", "JWT_ALGORITHM"),
+        ("DB_POOL_SIZE", "-1", "DB_POOL_SIZE"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .env_clear()
+            .env("DATA_DIR", dir.path())
+            .env(k, v)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{k}={v} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{k}: {err}");
+        assert!(
+            !err.contains(v) || k != "JWT_SECRET",
+            "the secret was printed"
+        );
+    }
+    // No secret configured: one is generated (mode 0600) and `token` signs with it.
+    let (mut child, base) = serve(dir.path(), &[]);
+    let secret = dir.path().join("jwt-secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(std::fs::read(&secret).unwrap().len() >= 32);
+    let t = token(dir.path(), "reader");
+    let r = app
+        .send(
+            app.client
+                .get(format!("{base}/v1/documents"))
+                .bearer_auth(&t),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["items"][0]["document_number"], "320944");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+pub async fn sigterm_finishes_in_flight_requests(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve(dir.path(), &[]);
+    let t = token(dir.path(), "officer");
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let client = app.client.clone();
+        let (base, t) = (base.clone(), t.clone());
+        tasks.push(actix_web::rt::spawn(async move {
+            actix_web::rt::time::sleep(Duration::from_millis(i * 5)).await;
+            let r = client
+                .post(format!("{base}/v1/documents"))
+                .bearer_auth(&t)
+                .json(&json!({"kind": "programme", "title": format!("Program {i}")}))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status() == 201 => Some(
+                    r.json::<serde_json::Value>().await.unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ),
+                _ => None,
+            }
+        }));
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(120)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        if let Some(id) = task.await.unwrap() {
+            acknowledged.push(id);
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(
+        !acknowledged.is_empty(),
+        "no request was answered before the stop"
+    );
+    // Every acknowledged write is there after a restart.
+    let (mut again, base) = serve(dir.path(), &[]);
+    let reader = token(dir.path(), "reader");
+    for id in &acknowledged {
+        let r = app
+            .send(
+                app.client
+                    .get(format!("{base}/v1/documents/{id}"))
+                    .bearer_auth(&reader),
+            )
+            .await;
+        r.expect(200);
+    }
+    let _ = again.kill();
+    let _ = again.wait();
+}
