@@ -56,6 +56,20 @@ pub enum Action {
     AdoptSomeDocument,
     /// Start a new draft version of an adopted document.
     ReviseDocument,
+    /// Create, edit or delete activities, projects and organisations.
+    EditRunningWork,
+    /// Create or replace a project or organisation by its external id (integrators' way in).
+    UpsertByExternalId,
+    /// Prepare a membership: create it or edit its description, without deciding anything.
+    DraftMembership,
+    /// Decide about a membership: record its decision, change its status, end it.
+    DecideMembership,
+    /// Write a representative's report-back.
+    WriteReportBack,
+    /// Draft, edit, submit or delete an evaluation that is not approved.
+    DraftEvaluation,
+    /// Approve a submitted evaluation.
+    ApproveEvaluation,
 }
 
 use Role::*;
@@ -68,6 +82,12 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
             &[Council, Board, Officer]
         }
         Action::AdoptSomeDocument => &[Council, Board],
+        Action::EditRunningWork
+        | Action::DraftMembership
+        | Action::WriteReportBack
+        | Action::DraftEvaluation => &[Board, Officer],
+        Action::UpsertByExternalId => &[Board, Officer, Integrator],
+        Action::DecideMembership | Action::ApproveEvaluation => &[Board],
         Action::AdoptDocument(kind) => match kind.deciding_body() {
             DecidingBody::Council => &[Council],
             DecidingBody::Board => &[Board],
@@ -108,6 +128,15 @@ pub fn describe(action: Action) -> String {
         Action::AdoptDocument(kind) => format!("adopting a document of kind {}", kind.as_str()),
         Action::AdoptSomeDocument => "adopting a document".into(),
         Action::ReviseDocument => "starting a revision of a document".into(),
+        Action::EditRunningWork => "changing activities, projects or organisations".into(),
+        Action::UpsertByExternalId => "writing a record by its external id".into(),
+        Action::DraftMembership => "preparing a membership".into(),
+        Action::DecideMembership => {
+            "deciding about a membership (its decision, status or end)".into()
+        }
+        Action::WriteReportBack => "writing a report-back".into(),
+        Action::DraftEvaluation => "drafting or submitting an evaluation".into(),
+        Action::ApproveEvaluation => "approving an evaluation".into(),
     }
 }
 

@@ -25,6 +25,7 @@ use crate::{
     goals,
     http::{self as h, MAX_BODY_BYTES},
     openapi::{self, responses::*},
+    organisations,
     pagination::CursorKey,
     seed,
 };
@@ -116,7 +117,13 @@ pub fn routes_and_spec() -> (
                 .service(goals::routes::create_goal)
                 .service(goals::routes::get_goal)
                 .service(goals::routes::patch_goal)
-                .service(goals::routes::delete_goal),
+                .service(goals::routes::delete_goal)
+                .service(organisations::routes::list_organisations)
+                .service(organisations::routes::create_organisation)
+                .service(organisations::routes::upsert_organisation)
+                .service(organisations::routes::get_organisation)
+                .service(organisations::routes::patch_organisation)
+                .service(organisations::routes::delete_organisation),
         )
         .service(healthz)
         .service(readyz)

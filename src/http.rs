@@ -263,6 +263,10 @@ impl IfMatch {
         IfMatch(etag_list(req, header::IF_MATCH))
     }
 
+    pub fn is_present(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Strong comparison; `*` matches any existing record. A stale tag is 412.
     pub fn check(&self, version: i64) -> Result<(), ApiError> {
         let Some(tags) = &self.0 else {

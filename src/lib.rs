@@ -5,13 +5,16 @@ pub mod app;
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod crud;
 pub mod db;
 pub mod documents;
 pub mod error;
 pub mod goals;
 pub mod http;
+pub mod links;
 pub mod model;
 pub mod openapi;
+pub mod organisations;
 pub mod pagination;
 pub mod seed;
 

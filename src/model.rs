@@ -103,3 +103,156 @@ pub fn parse_time_param(field: &str, value: &str) -> Result<NaiveDateTime, ApiEr
             ApiError::validation(field, "must be an RFC 3339 time, e.g. 2026-11-28T07:00:00Z")
         })
 }
+
+/// An amount of money: a decimal string (at most two decimals, never negative) and an ISO 4217
+/// currency. Stored as minor units, so sums are exact.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// Decimal string, e.g. `1250000.00`.
+    #[schema(example = "1250000.00", pattern = r"^\d{1,13}(\.\d{1,2})?$")]
+    pub amount: String,
+    /// ISO 4217 code, e.g. `EUR` or `SEK`.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+}
+
+impl Money {
+    /// Minor units (cents/öre), or why the amount is not acceptable.
+    pub fn minor_units(&self) -> Result<i64, &'static str> {
+        let a = self.amount.as_str();
+        let (whole, frac) = a.split_once('.').unwrap_or((a, ""));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if a.starts_with('-') {
+            return Err("must not be negative");
+        }
+        if !digits(whole)
+            || (a.contains('.') && !digits(frac))
+            || frac.len() > 2
+            || whole.len() > 13
+        {
+            return Err(
+                "must be a decimal string with at most 13 digits and 2 decimals, e.g. 1250000.00",
+            );
+        }
+        let frac_val: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+        Ok(whole.parse::<i64>().map_err(|_| "is too large")? * 100 + frac_val)
+    }
+
+    pub fn from_minor(minor: i64, currency: String) -> Self {
+        Money {
+            amount: format!("{}.{:02}", minor / 100, minor % 100),
+            currency,
+        }
+    }
+
+    /// Both columns or neither, as stored.
+    pub fn from_columns(minor: Option<i64>, currency: Option<String>) -> Option<Self> {
+        match (minor, currency) {
+            (Some(m), Some(c)) => Some(Money::from_minor(m, c)),
+            _ => None,
+        }
+    }
+
+    /// The two columns for an optional amount (call after `Checks::money` passed).
+    pub fn columns(m: &Option<Money>) -> (Option<i64>, Option<String>) {
+        match m {
+            Some(m) => (m.minor_units().ok(), Some(m.currency.clone())),
+            None => (None, None),
+        }
+    }
+}
+
+impl Checks {
+    pub fn money(&mut self, field: &str, value: Option<&Money>) {
+        if let Some(m) = value {
+            if let Err(e) = m.minor_units() {
+                self.add(format!("{field}.amount"), e);
+            }
+            if !(m.currency.len() == 3 && m.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+                self.add(
+                    format!("{field}.currency"),
+                    "must be an ISO 4217 code of three capital letters, e.g. EUR",
+                );
+            }
+        }
+    }
+
+    /// `end` must not be before `start` when both are given.
+    pub fn date_order(
+        &mut self,
+        end_field: &str,
+        start: Option<chrono::NaiveDate>,
+        end: Option<chrono::NaiveDate>,
+    ) {
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                self.add(end_field, format!("must not be before the start ({s})"));
+            }
+        }
+    }
+
+    /// ISO 3166-1 alpha-2: two capital letters.
+    pub fn country(&mut self, field: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            if !(v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase())) {
+                self.add(field, "must be an ISO 3166-1 alpha-2 code, e.g. SE");
+            }
+        }
+    }
+
+    pub fn url(&mut self, field: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            let ok = (v.starts_with("https://") || v.starts_with("http://"))
+                && v.len() > 8
+                && v.len() <= 500
+                && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                self.add(field, "must be an http(s) URL of at most 500 characters");
+            }
+        }
+    }
+
+    /// A list of ids or codes: at most `max`, none blank or repeated.
+    pub fn id_list(&mut self, field: &str, values: &[String], max: usize) {
+        if values.len() > max {
+            self.add(field, format!("at most {max} entries"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, v) in values.iter().enumerate() {
+            self.text(&format!("{field}[{i}]"), Some(v), true, 64);
+            if !seen.insert(v) {
+                self.add(format!("{field}[{i}]"), "is listed twice");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+
+    fn m(a: &str) -> Money {
+        Money {
+            amount: a.into(),
+            currency: "EUR".into(),
+        }
+    }
+
+    #[test]
+    fn parses_decimal_strings_exactly() {
+        assert_eq!(m("1250000.00").minor_units(), Ok(125_000_000));
+        assert_eq!(m("0.5").minor_units(), Ok(50));
+        assert_eq!(m("7").minor_units(), Ok(700));
+        assert!(m("-1").minor_units().is_err());
+        assert!(m("1.234").minor_units().is_err());
+        assert!(m("1e5").minor_units().is_err());
+        assert!(m("").minor_units().is_err());
+        assert!(m("1.").minor_units().is_err());
+        assert!(m("99999999999999").minor_units().is_err());
+        assert_eq!(
+            Money::from_minor(125_000_050, "EUR".into()).amount,
+            "1250000.50"
+        );
+    }
+}

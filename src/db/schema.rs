@@ -87,4 +87,182 @@ diesel::table! {
 }
 
 diesel::joinable!(goals -> documents (document_id));
-diesel::allow_tables_to_appear_in_same_query!(documents, goals, goal_serves);
+
+diesel::table! {
+    external_ids (resource_type, scheme, value) {
+        resource_type -> Text,
+        resource_id -> Text,
+        scheme -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    resource_links (resource_type, resource_id, rel, target) {
+        resource_type -> Text,
+        resource_id -> Text,
+        rel -> Text,
+        target -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        short_name -> Nullable<Text>,
+        kind -> Text,
+        country -> Nullable<Text>,
+        website -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> Text,
+        document_id -> Text,
+        kind -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        responsible_unit -> Nullable<Text>,
+        prioritised -> Bool,
+        status -> Text,
+        planned_start -> Nullable<Date>,
+        planned_end -> Nullable<Date>,
+        actual_start -> Nullable<Date>,
+        actual_end -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        acronym -> Nullable<Text>,
+        title -> Text,
+        description -> Nullable<Text>,
+        programme -> Nullable<Text>,
+        programme_period -> Nullable<Text>,
+        call -> Nullable<Text>,
+        specific_objective -> Nullable<Text>,
+        status -> Text,
+        region_role -> Text,
+        total_budget_minor -> Nullable<BigInt>,
+        total_budget_currency -> Nullable<Text>,
+        eu_funding_minor -> Nullable<BigInt>,
+        eu_funding_currency -> Nullable<Text>,
+        cofinancing_rate_bp -> Nullable<Integer>,
+        planned_start -> Nullable<Date>,
+        planned_end -> Nullable<Date>,
+        actual_start -> Nullable<Date>,
+        actual_end -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    project_partners (project_id, organisation_id) {
+        project_id -> Text,
+        organisation_id -> Text,
+        role -> Text,
+        budget_minor -> Nullable<BigInt>,
+        budget_currency -> Nullable<Text>,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Text,
+        kind -> Text,
+        organisation_id -> Text,
+        role -> Nullable<Text>,
+        representative -> Nullable<Text>,
+        mandate -> Nullable<Text>,
+        decision_body -> Nullable<Text>,
+        decision_date -> Nullable<Date>,
+        decision_reference -> Nullable<Text>,
+        start_date -> Nullable<Date>,
+        end_date -> Nullable<Date>,
+        annual_fee_minor -> Nullable<BigInt>,
+        annual_fee_currency -> Nullable<Text>,
+        review_interval_months -> Integer,
+        status -> Text,
+        last_reviewed_on -> Nullable<Date>,
+        next_review_due -> Date,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    report_backs (id) {
+        id -> Text,
+        membership_id -> Text,
+        date -> Date,
+        meeting -> Text,
+        summary -> Text,
+        reported_to -> Text,
+        author -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    evaluations (id) {
+        id -> Text,
+        subject_type -> Text,
+        subject_id -> Text,
+        period_start -> Nullable<Date>,
+        period_end -> Nullable<Date>,
+        benefit_region -> Nullable<Integer>,
+        benefit_organisation -> Nullable<Integer>,
+        benefit_residents -> Nullable<Integer>,
+        efficiency -> Nullable<Integer>,
+        goal_fulfilment -> Text,
+        findings -> Nullable<Text>,
+        recommendation -> Nullable<Text>,
+        status -> Text,
+        decision_body -> Nullable<Text>,
+        decision_date -> Nullable<Date>,
+        decision_reference -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    activities,
+    projects,
+    project_partners,
+    memberships,
+    report_backs,
+    evaluations,
+    external_ids,
+    resource_links,
+    documents,
+    goals,
+    goal_serves,
+    audit_events,
+    change_events,
+    app_settings,
+);

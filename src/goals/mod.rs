@@ -600,3 +600,39 @@ pub fn copy_tree(
 pub fn seed(conn: &mut DbConnection, actor: &Actor, input: GoalInput) -> Result<Goal, ApiError> {
     insert(conn, actor, new_id(), input)
 }
+
+/// Checks links from other records to goals: each must be a live goal, and for
+/// `priority_areas` a goal of kind `priority_area` (and for `goals` not one).
+pub fn check_refs(
+    conn: &mut DbConnection,
+    field: &str,
+    ids: &[String],
+    priority_areas: bool,
+) -> Result<Vec<FieldError>, ApiError> {
+    let mut errors = Vec::new();
+    if ids.is_empty() {
+        return Ok(errors);
+    }
+    let found: HashMap<String, String> = goals::table
+        .filter(goals::id.eq_any(ids))
+        .filter(goals::deleted_at.is_null())
+        .select((goals::id, goals::kind))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        match found.get(id).map(String::as_str) {
+            None => errors.push(FieldError::new(f, "no goal with this id")),
+            Some("priority_area") if !priority_areas => errors.push(FieldError::new(
+                f,
+                "is a priority area; list it under priority_areas",
+            )),
+            Some(k) if priority_areas && k != "priority_area" => {
+                errors.push(FieldError::new(f, "must be a goal of kind priority_area"))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(errors)
+}

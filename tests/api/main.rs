@@ -10,6 +10,7 @@ mod goals;
 mod helpers;
 mod keys;
 mod openapi;
+mod organisations;
 mod shipped;
 mod write_path;
 
@@ -47,6 +48,8 @@ fn main() {
         goals::serves_rules,
         goals::adopted_goals_are_read_only,
         goals::list_and_delete,
+        organisations::crud_and_validation,
+        organisations::upsert_by_external_id,
         openapi::served_spec_matches_committed_file,
         openapi::every_operation_documents_security_and_errors,
         shipped::policy_2018_is_loaded_once,

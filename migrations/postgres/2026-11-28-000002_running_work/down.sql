@@ -1,0 +1,9 @@
+DROP TABLE evaluations;
+DROP TABLE report_backs;
+DROP TABLE memberships;
+DROP TABLE project_partners;
+DROP TABLE projects;
+DROP TABLE activities;
+DROP TABLE organisations;
+DROP TABLE resource_links;
+DROP TABLE external_ids;

@@ -1,0 +1,273 @@
+//! The shape every resource shares: get, create, merge-patch and delete, written once.
+//! A resource says how it loads, creates, updates and deletes (inside the transaction, through
+//! the write path); the HTTP flow, preconditions and validation order live here.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{
+    access::Action,
+    app::AppState,
+    auth::Caller,
+    changes::{Actor, Resource},
+    db::{self, DbConnection},
+    error::{ApiError, ApiResult},
+    http::{self, IfMatch},
+    model::Checks,
+};
+
+pub trait Entity: Resource + Clone + Send + 'static {
+    /// The writable fields: the body of a create, and the view a merge patch applies to.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// The collection's path, e.g. `/v1/organisations`.
+    const COLLECTION: &'static str;
+    /// Fields a patch may not name.
+    const READ_ONLY: &'static [&'static str];
+
+    /// The live record, or 404.
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
+    fn input(&self) -> Self::Input;
+    /// Checks that need no database; every bad field at once.
+    fn check(input: &Self::Input) -> ApiResult<()>;
+    fn create(conn: &mut DbConnection, actor: &Actor, input: Self::Input) -> ApiResult<Self>;
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        input: Self::Input,
+    ) -> ApiResult<Self>;
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()>;
+}
+
+/// Fields that only the service or an action sets, common to every resource.
+pub const RECORD_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at"];
+
+pub async fn get<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: String,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let e = db::read(&state.pool, move |conn| E::load(conn, &id)).await?;
+    Ok(http::single(&req, e.version(), &e))
+}
+
+pub async fn create<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    action: Action,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(action)?;
+    let input: E::Input = http::from_value(http::json_value(&req, &body, false)?)?;
+    E::check(&input)?;
+    let actor = state.actor(&req, &caller);
+    let e = db::write(&state.pool, move |conn| E::create(conn, &actor, input)).await?;
+    Ok(http::created(
+        format!("{}/{}", E::COLLECTION, e.id()),
+        e.version(),
+        &e,
+    ))
+}
+
+pub async fn patch<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    action: Action,
+    id: String,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(action)?;
+    let patch = http::json_value(&req, &body, true)?;
+    reject_read_only(&patch, E::READ_ONLY)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let e = db::write(&state.pool, move |conn| {
+        let before = E::load(conn, &id)?;
+        if_match.check(before.version())?;
+        let input = apply_patch::<E>(&before, &patch)?;
+        E::update(conn, &actor, &before, input)
+    })
+    .await?;
+    Ok(http::written(e.version(), &e))
+}
+
+/// The record's writable view with a merge patch applied, parsed and checked.
+pub fn apply_patch<E: Entity>(before: &E, patch: &serde_json::Value) -> ApiResult<E::Input> {
+    let mut current = serde_json::to_value(before.input()).map_err(ApiError::internal)?;
+    http::merge_patch(&mut current, patch);
+    let input: E::Input = http::from_value(current)?;
+    E::check(&input)?;
+    Ok(input)
+}
+
+pub async fn delete<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    action: Action,
+    id: String,
+) -> ApiResult<HttpResponse> {
+    caller.require(action)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    db::write(&state.pool, move |conn| {
+        let before = E::load(conn, &id)?;
+        if_match.check(before.version())?;
+        E::delete(conn, &actor, &before)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// 422 for fields a merge patch may not touch, naming each.
+pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiResult<()> {
+    let mut c = Checks::default();
+    if let Some(map) = patch.as_object() {
+        for key in map.keys() {
+            if read_only.contains(&key.as_str()) || RECORD_FIELDS.contains(&key.as_str()) {
+                c.add(
+                    key.as_str(),
+                    "is read-only; it is set by the service or by an action",
+                );
+            }
+        }
+    }
+    c.finish()
+}
+
+/// Writes a record's row over the stored one only if the stored version is the one before
+/// (so a concurrent writer is never overwritten), and soft-deletes with a version bump.
+#[macro_export]
+macro_rules! versioned_store {
+    ($table:ident, $row:ty) => {
+        fn store_update(
+            conn: &mut $crate::db::DbConnection,
+            row: &$row,
+        ) -> $crate::error::ApiResult<()> {
+            use diesel::prelude::*;
+            let n = diesel::update(
+                $table::table
+                    .filter($table::id.eq(&row.id))
+                    .filter($table::version.eq(row.version - 1)),
+            )
+            .set(row)
+            .execute(conn)?;
+            if n != 1 {
+                return Err($crate::error::ApiError::PreconditionFailed(format!(
+                    "{} was changed concurrently; fetch it again",
+                    row.id
+                )));
+            }
+            Ok(())
+        }
+
+        /// Marks the record deleted at `version`; returns nothing when it was already changed.
+        fn store_tombstone(
+            conn: &mut $crate::db::DbConnection,
+            id: &str,
+            version: i64,
+        ) -> $crate::error::ApiResult<()> {
+            use diesel::prelude::*;
+            let now = $crate::model::now();
+            let n = diesel::update(
+                $table::table
+                    .filter($table::id.eq(id))
+                    .filter($table::version.eq(version - 1)),
+            )
+            .set((
+                $table::deleted_at.eq(Some(now)),
+                $table::version.eq(version),
+                $table::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+            if n != 1 {
+                return Err($crate::error::ApiError::PreconditionFailed(format!(
+                    "{id} was changed concurrently; fetch it again"
+                )));
+            }
+            Ok(())
+        }
+    };
+}
+
+/// A resource integrators write by an id of theirs (`PUT .../by-external-id/{scheme}/{value}`).
+pub trait ExternallyKeyed: Entity {
+    fn external_ids_mut(input: &mut Self::Input) -> &mut Vec<crate::links::ExternalId>;
+}
+
+/// Create or replace by external id: the body is the whole record; the path's id is added to
+/// its `external_ids` when missing. `If-None-Match: *` means create only; `If-Match` guards a
+/// replace. 201 when created, 200 when replaced.
+pub async fn upsert<E: ExternallyKeyed>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    scheme: String,
+    value: String,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::UpsertByExternalId)?;
+    let mut c = Checks::default();
+    if !crate::links::is_scheme(&scheme) {
+        c.add("scheme", "must be 1-32 lowercase letters, digits, - or _");
+    }
+    c.text("value", Some(&value), true, 200);
+    c.finish()?;
+    let mut input: E::Input = http::from_value(http::json_value(&req, &body, false)?)?;
+    {
+        let ids = E::external_ids_mut(&mut input);
+        match ids.iter().position(|e| e.scheme == scheme) {
+            Some(i) if ids[i].value != value => {
+                return Err(ApiError::validation(
+                    format!("external_ids[{i}].value"),
+                    format!(
+                        "the path says {scheme}:{value}; the body says {scheme}:{}",
+                        ids[i].value
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => ids.push(crate::links::ExternalId {
+                scheme: scheme.clone(),
+                value: value.clone(),
+            }),
+        }
+    }
+    E::check(&input)?;
+    let create_only = req
+        .headers()
+        .get(actix_web::http::header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == b"*");
+    let if_match = IfMatch::of(&req);
+    let actor = state.actor(&req, &caller);
+    let (e, created) = db::write(&state.pool, move |conn| {
+        match crate::links::find_by_external_id(conn, E::TYPE, &scheme, &value)? {
+            Some(id) => {
+                if create_only {
+                    return Err(ApiError::PreconditionFailed(format!(
+                        "{scheme}:{value} already exists ({id}) and If-None-Match: * asks to create only"
+                    )));
+                }
+                let before = E::load(conn, &id)?;
+                if_match.check(before.version())?;
+                Ok((E::update(conn, &actor, &before, input)?, false))
+            }
+            None => {
+                if if_match.is_present() {
+                    return Err(ApiError::PreconditionFailed(format!("no record has {scheme}:{value}, so If-Match cannot match")));
+                }
+                Ok((E::create(conn, &actor, input)?, true))
+            }
+        }
+    })
+    .await?;
+    Ok(if created {
+        http::created(format!("{}/{}", E::COLLECTION, e.id()), e.version(), &e)
+    } else {
+        http::written(e.version(), &e)
+    })
+}

@@ -1,0 +1,203 @@
+//! Child lists every resource may carry, stored once for all: external ids (unique per type,
+//! scheme and value among live records) and ordered links to goals, priority areas or codes.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    db::{
+        schema::{external_ids, resource_links},
+        DbConnection,
+    },
+    error::{ApiError, ApiResult, FieldError},
+    model::Checks,
+};
+
+/// An id of the record in another system.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalId {
+    /// The system, e.g. `keep`, `kohesio`, `cordis`, `jems`: lowercase letters, digits, `-`, `_`.
+    #[schema(example = "kohesio", pattern = "^[a-z0-9_-]{1,32}$")]
+    pub scheme: String,
+    /// The id in that system (1-200 characters).
+    #[schema(example = "PRJ-2023-0042")]
+    pub value: String,
+}
+
+impl Checks {
+    /// Well-formed ids, one per scheme.
+    pub fn external_ids(&mut self, field: &str, ids: &[ExternalId]) {
+        if ids.len() > 20 {
+            self.add(field, "at most 20 external ids");
+        }
+        let mut schemes = std::collections::HashSet::new();
+        for (i, e) in ids.iter().enumerate() {
+            if !is_scheme(&e.scheme) {
+                self.add(
+                    format!("{field}[{i}].scheme"),
+                    "must be 1-32 lowercase letters, digits, - or _",
+                );
+            }
+            self.text(&format!("{field}[{i}].value"), Some(&e.value), true, 200);
+            if !schemes.insert(e.scheme.as_str()) {
+                self.add(format!("{field}[{i}].scheme"), "only one id per scheme");
+            }
+        }
+    }
+}
+
+pub fn is_scheme(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// External ids of records, by record id, sorted by scheme.
+pub fn external_ids_of(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    ids: &[&str],
+) -> ApiResult<HashMap<String, Vec<ExternalId>>> {
+    let mut out: HashMap<String, Vec<ExternalId>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(String, String, String)> = external_ids::table
+        .filter(external_ids::resource_type.eq(resource_type))
+        .filter(external_ids::resource_id.eq_any(ids))
+        .order((external_ids::resource_id, external_ids::scheme))
+        .select((
+            external_ids::resource_id,
+            external_ids::scheme,
+            external_ids::value,
+        ))
+        .load(conn)?;
+    for (id, scheme, value) in rows {
+        out.entry(id)
+            .or_default()
+            .push(ExternalId { scheme, value });
+    }
+    Ok(out)
+}
+
+/// The live record of a type holding an external id.
+pub fn find_by_external_id(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    scheme: &str,
+    value: &str,
+) -> ApiResult<Option<String>> {
+    Ok(external_ids::table
+        .filter(external_ids::resource_type.eq(resource_type))
+        .filter(external_ids::scheme.eq(scheme))
+        .filter(external_ids::value.eq(value))
+        .select(external_ids::resource_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Replaces a record's external ids; a pair held by another record is a 422 naming it.
+pub fn set_external_ids(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    id: &str,
+    ids: &[ExternalId],
+    field: &str,
+) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    for (i, e) in ids.iter().enumerate() {
+        if let Some(holder) = find_by_external_id(conn, resource_type, &e.scheme, &e.value)? {
+            if holder != id {
+                errors.push(FieldError::new(
+                    format!("{field}[{i}]"),
+                    format!(
+                        "{}:{} already belongs to {resource_type} {holder}",
+                        e.scheme, e.value
+                    ),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    clear_external_ids(conn, resource_type, id)?;
+    for e in ids {
+        diesel::insert_into(external_ids::table)
+            .values((
+                external_ids::resource_type.eq(resource_type),
+                external_ids::resource_id.eq(id),
+                external_ids::scheme.eq(&e.scheme),
+                external_ids::value.eq(&e.value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Frees a deleted record's external ids for reuse.
+pub fn clear_external_ids(conn: &mut DbConnection, resource_type: &str, id: &str) -> ApiResult<()> {
+    diesel::delete(
+        external_ids::table
+            .filter(external_ids::resource_type.eq(resource_type))
+            .filter(external_ids::resource_id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Ordered link targets of records for one relation, by record id.
+pub fn links_of(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    rel: &str,
+    ids: &[&str],
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(String, String)> = resource_links::table
+        .filter(resource_links::resource_type.eq(resource_type))
+        .filter(resource_links::rel.eq(rel))
+        .filter(resource_links::resource_id.eq_any(ids))
+        .order((resource_links::resource_id, resource_links::position))
+        .select((resource_links::resource_id, resource_links::target))
+        .load(conn)?;
+    for (id, target) in rows {
+        out.entry(id).or_default().push(target);
+    }
+    Ok(out)
+}
+
+pub fn set_links(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    id: &str,
+    rel: &str,
+    targets: &[String],
+) -> ApiResult<()> {
+    diesel::delete(
+        resource_links::table
+            .filter(resource_links::resource_type.eq(resource_type))
+            .filter(resource_links::resource_id.eq(id))
+            .filter(resource_links::rel.eq(rel)),
+    )
+    .execute(conn)?;
+    for (i, t) in targets.iter().enumerate() {
+        diesel::insert_into(resource_links::table)
+            .values((
+                resource_links::resource_type.eq(resource_type),
+                resource_links::resource_id.eq(id),
+                resource_links::rel.eq(rel),
+                resource_links::target.eq(t),
+                resource_links::position.eq(i as i32),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! Organisations: the bodies, networks, programme bodies and partners the region works with.
+
+pub mod routes;
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    changes::{self, Actor, Change, Resource},
+    crud::Entity,
+    db::{
+        schema::{memberships, organisations, project_partners, projects},
+        DbConnection,
+    },
+    error::{ApiError, ApiResult},
+    links::{self, ExternalId},
+    model::{new_id, now, utc, Checks},
+    string_enum, versioned_store,
+};
+
+string_enum!(
+    /// What kind of body an organisation is.
+    OrganisationKind {
+        Network => "network",
+        EuOffice => "eu_office",
+        ProgrammeBody => "programme_body",
+        Authority => "authority",
+        Region => "region",
+        Municipality => "municipality",
+        University => "university",
+        Company => "company",
+        Ngo => "ngo",
+        Other => "other",
+    }
+);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Organisation {
+    pub id: String,
+    #[schema(example = "North Sweden European Office")]
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: OrganisationKind,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "BE")]
+    pub country: Option<String>,
+    pub website: Option<String>,
+    /// Ids in other systems, one per scheme.
+    pub external_ids: Vec<ExternalId>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Resource for Organisation {
+    const TYPE: &'static str = "organisation";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// The writable fields of an organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationInput {
+    /// 1-300 characters.
+    pub name: String,
+    /// At most 50 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_name: Option<String>,
+    pub kind: OrganisationKind,
+    /// ISO 3166-1 alpha-2, e.g. `SE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Z]{2}$")]
+    pub country: Option<String>,
+    /// An http(s) URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// At most one per scheme; a scheme/value pair names one organisation.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalId>,
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = organisations, treat_none_as_null = true)]
+struct Row {
+    id: String,
+    name: String,
+    short_name: Option<String>,
+    kind: String,
+    country: Option<String>,
+    website: Option<String>,
+    version: i64,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    deleted_at: Option<chrono::NaiveDateTime>,
+}
+
+versioned_store!(organisations, Row);
+
+impl Row {
+    fn of(o: &Organisation) -> Self {
+        Row {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            short_name: o.short_name.clone(),
+            kind: o.kind.as_str().into(),
+            country: o.country.clone(),
+            website: o.website.clone(),
+            version: o.version,
+            created_at: o.created_at.naive_utc(),
+            updated_at: o.updated_at.naive_utc(),
+            deleted_at: None,
+        }
+    }
+}
+
+/// Organisations from rows, with their external ids (one query for all).
+fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Organisation>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut ext = links::external_ids_of(conn, Organisation::TYPE, &ids)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Organisation {
+                kind: OrganisationKind::from_db(&r.kind)?,
+                external_ids: ext.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                name: r.name,
+                short_name: r.short_name,
+                country: r.country,
+                website: r.website,
+                version: r.version,
+                created_at: utc(r.created_at),
+                updated_at: utc(r.updated_at),
+            })
+        })
+        .collect()
+}
+
+pub struct Filter {
+    pub kind: Option<OrganisationKind>,
+    pub country: Option<String>,
+    pub external_id: Option<(String, String)>,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>> {
+    let mut q = organisations::table
+        .filter(organisations::deleted_at.is_null())
+        .select(Row::as_select())
+        .order(organisations::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(k) = f.kind {
+        q = q.filter(organisations::kind.eq(k.as_str()));
+    }
+    if let Some(c) = &f.country {
+        q = q.filter(organisations::country.eq(c.clone()));
+    }
+    if let Some((scheme, value)) = &f.external_id {
+        match links::find_by_external_id(conn, Organisation::TYPE, scheme, value)? {
+            Some(id) => q = q.filter(organisations::id.eq(id)),
+            None => return Ok(vec![]),
+        }
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(organisations::updated_at.ge(t));
+    }
+    if let Some(a) = &f.after {
+        q = q.filter(organisations::id.gt(a.clone()));
+    }
+    let rows = q.load(conn)?;
+    assemble(conn, rows)
+}
+
+/// A live organisation id, for records that point at one (422 on `field` otherwise).
+pub fn exists(conn: &mut DbConnection, id: &str) -> ApiResult<bool> {
+    Ok(organisations::table
+        .filter(organisations::id.eq(id))
+        .filter(organisations::deleted_at.is_null())
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+impl Entity for Organisation {
+    type Input = OrganisationInput;
+    const COLLECTION: &'static str = "/v1/organisations";
+    const READ_ONLY: &'static [&'static str] = &[];
+
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
+        let rows = organisations::table
+            .filter(organisations::id.eq(id))
+            .filter(organisations::deleted_at.is_null())
+            .select(Row::as_select())
+            .load(conn)?;
+        assemble(conn, rows)?
+            .pop()
+            .ok_or_else(|| ApiError::NotFound(format!("no organisation with id {id}")))
+    }
+
+    fn input(&self) -> OrganisationInput {
+        OrganisationInput {
+            name: self.name.clone(),
+            short_name: self.short_name.clone(),
+            kind: self.kind,
+            country: self.country.clone(),
+            website: self.website.clone(),
+            external_ids: self.external_ids.clone(),
+        }
+    }
+
+    fn check(i: &OrganisationInput) -> ApiResult<()> {
+        let mut c = Checks::default();
+        c.text("name", Some(&i.name), true, 300);
+        c.text("short_name", i.short_name.as_deref(), false, 50);
+        c.country("country", i.country.as_deref());
+        c.url("website", i.website.as_deref());
+        c.external_ids("external_ids", &i.external_ids);
+        c.finish()
+    }
+
+    fn create(conn: &mut DbConnection, actor: &Actor, i: OrganisationInput) -> ApiResult<Self> {
+        let t = utc(now());
+        let mut o = Organisation {
+            id: new_id(),
+            name: i.name,
+            short_name: i.short_name,
+            kind: i.kind,
+            country: i.country,
+            website: i.website,
+            external_ids: i.external_ids,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        };
+        o.external_ids.sort();
+        diesel::insert_into(organisations::table)
+            .values(Row::of(&o))
+            .execute(conn)?;
+        links::set_external_ids(
+            conn,
+            Organisation::TYPE,
+            &o.id,
+            &o.external_ids,
+            "external_ids",
+        )?;
+        changes::record(conn, actor, Change::Created(&o))?;
+        Ok(o)
+    }
+
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        i: OrganisationInput,
+    ) -> ApiResult<Self> {
+        let mut after = Organisation {
+            name: i.name,
+            short_name: i.short_name,
+            kind: i.kind,
+            country: i.country,
+            website: i.website,
+            external_ids: i.external_ids,
+            version: before.version + 1,
+            updated_at: utc(now()),
+            ..before.clone()
+        };
+        after.external_ids.sort();
+        store_update(conn, &Row::of(&after))?;
+        if after.external_ids != before.external_ids {
+            links::set_external_ids(
+                conn,
+                Organisation::TYPE,
+                &after.id,
+                &after.external_ids,
+                "external_ids",
+            )?;
+        }
+        changes::record(
+            conn,
+            actor,
+            Change::Updated {
+                action: "update",
+                before,
+                after: &after,
+            },
+        )?;
+        Ok(after)
+    }
+
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        let membership: Option<String> = memberships::table
+            .filter(memberships::organisation_id.eq(&before.id))
+            .filter(memberships::deleted_at.is_null())
+            .select(memberships::id)
+            .first(conn)
+            .optional()?;
+        if let Some(m) = membership {
+            return Err(ApiError::Conflict(format!(
+                "membership {m} points at this organisation; end or delete it first"
+            )));
+        }
+        let project: Option<String> = project_partners::table
+            .inner_join(projects::table.on(projects::id.eq(project_partners::project_id)))
+            .filter(project_partners::organisation_id.eq(&before.id))
+            .filter(projects::deleted_at.is_null())
+            .select(projects::id)
+            .first(conn)
+            .optional()?;
+        if let Some(p) = project {
+            return Err(ApiError::Conflict(format!(
+                "project {p} lists this organisation as a partner; change it first"
+            )));
+        }
+        let version = before.version + 1;
+        store_tombstone(conn, &before.id, version)?;
+        links::clear_external_ids(conn, Organisation::TYPE, &before.id)?;
+        changes::record(conn, actor, Change::Deleted { before, version })
+    }
+}
+
+impl crate::crud::ExternallyKeyed for Organisation {
+    fn external_ids_mut(input: &mut OrganisationInput) -> &mut Vec<ExternalId> {
+        &mut input.external_ids
+    }
+}

@@ -1,0 +1,270 @@
+//! `/v1/organisations`: list, get, create, merge-patch, delete, and upsert by external id.
+
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::*;
+use crate::{
+    access::Action,
+    app::AppState,
+    auth::Caller,
+    crud, db,
+    error::ApiResult,
+    model::parse_time_param,
+    openapi::responses::*,
+    pagination::{self, Page, PageRequest},
+};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationListQuery {
+    /// Only organisations of this kind.
+    #[param(value_type = Option<OrganisationKind>)]
+    kind: Option<String>,
+    /// Only organisations in this country (ISO 3166-1 alpha-2).
+    country: Option<String>,
+    /// With `external_id_value`: the organisation holding this external id.
+    external_id_scheme: Option<String>,
+    external_id_value: Option<String>,
+    /// Only organisations changed at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List organisations.
+#[utoipa::path(
+    tag = "organisations",
+    security(("bearer" = [])),
+    params(OrganisationListQuery),
+    responses(
+        (status = 200, description = "A page of organisations", body = Page<Organisation>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/organisations")]
+pub async fn list_organisations(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<OrganisationListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let q = q.into_inner();
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|s| OrganisationKind::from_query("kind", s))
+        .transpose()?;
+    let since = q
+        .updated_since
+        .as_deref()
+        .map(|s| parse_time_param("updated_since", s))
+        .transpose()?;
+    let external_id = match (q.external_id_scheme, q.external_id_value) {
+        (Some(s), Some(v)) => Some((s, v)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::validation(
+                "external_id_scheme",
+                "external_id_scheme and external_id_value go together",
+            ))
+        }
+    };
+    let scope = format!(
+        "organisations|{}|{}|{:?}|{}",
+        kind.map(|k| k.as_str()).unwrap_or(""),
+        q.country.as_deref().unwrap_or(""),
+        external_id,
+        q.updated_since.as_deref().unwrap_or("")
+    );
+    let page = PageRequest::parse(
+        &state.cursor_key,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
+    let filter = Filter {
+        kind,
+        country: q.country,
+        external_id,
+        updated_since: since,
+        after: page.after.clone(),
+        limit: page.fetch(),
+    };
+    let key = state.cursor_key.clone();
+    let (items, next) = db::read(&state.pool, move |conn| {
+        Ok(page.finish(&key, list(conn, &filter)?, |o| &o.id))
+    })
+    .await?;
+    Ok(pagination::respond(&req, items, next))
+}
+
+/// Get one organisation.
+#[utoipa::path(
+    tag = "organisations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Organisation id"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+    responses(
+        (status = 200, description = "The organisation", body = Organisation,
+            headers(("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 304, description = "The caller's copy is current"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/organisations/{id}")]
+pub async fn get_organisation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    crud::get::<Organisation>(req, caller, state, id.into_inner()).await
+}
+
+/// Create an organisation.
+#[utoipa::path(
+    tag = "organisations",
+    security(("bearer" = [])),
+    request_body(content = OrganisationInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Organisation,
+            headers(("Location" = String, description = "The new organisation's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/organisations")]
+pub async fn create_organisation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::create::<Organisation>(req, caller, state, Action::EditRunningWork, body).await
+}
+
+/// Change an organisation (JSON merge patch).
+#[utoipa::path(
+    tag = "organisations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Organisation id"),
+           ("If-Match" = Option<String>, Header, description = "Apply only if the organisation still has this ETag")),
+    request_body(content = OrganisationInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the writable fields; null removes an optional field"),
+    responses(
+        (status = 200, description = "The changed organisation", body = Organisation,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[patch("/organisations/{id}")]
+pub async fn patch_organisation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::patch::<Organisation>(
+        req,
+        caller,
+        state,
+        Action::EditRunningWork,
+        id.into_inner(),
+        body,
+    )
+    .await
+}
+
+/// Delete an organisation no membership or project points at.
+#[utoipa::path(
+    tag = "organisations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Organisation id"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the organisation still has this ETag")),
+    responses(
+        (status = 204, description = "Deleted; a tombstone stays in the change feed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[delete("/organisations/{id}")]
+pub async fn delete_organisation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    crud::delete::<Organisation>(req, caller, state, Action::EditRunningWork, id.into_inner()).await
+}
+
+/// Create or replace an organisation by its external id (for integrators).
+#[utoipa::path(
+    tag = "organisations",
+    security(("bearer" = [])),
+    params(("scheme" = String, Path, description = "External id scheme, e.g. `kohesio`"),
+           ("value" = String, Path, description = "The id in that scheme"),
+           ("If-Match" = Option<String>, Header, description = "Replace only if the organisation still has this ETag"),
+           ("If-None-Match" = Option<String>, Header, description = "`*`: create only, never replace")),
+    request_body(content = OrganisationInput, content_type = "application/json",
+        description = "The whole organisation; the path's external id is added when missing"),
+    responses(
+        (status = 200, description = "Replaced", body = Organisation,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 201, description = "Created", body = Organisation,
+            headers(("Location" = String, description = "The new organisation's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[put("/organisations/by-external-id/{scheme}/{value}")]
+pub async fn upsert_organisation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let (scheme, value) = path.into_inner();
+    crud::upsert::<Organisation>(req, caller, state, scheme, value, body).await
+}
