@@ -16,6 +16,7 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
+    activities,
     auth::{Caller, Verifier},
     changes::Actor,
     config::Settings,
@@ -123,7 +124,12 @@ pub fn routes_and_spec() -> (
                 .service(organisations::routes::upsert_organisation)
                 .service(organisations::routes::get_organisation)
                 .service(organisations::routes::patch_organisation)
-                .service(organisations::routes::delete_organisation),
+                .service(organisations::routes::delete_organisation)
+                .service(activities::routes::list_activities)
+                .service(activities::routes::create_activity)
+                .service(activities::routes::get_activity)
+                .service(activities::routes::patch_activity)
+                .service(activities::routes::delete_activity),
         )
         .service(healthz)
         .service(readyz)

@@ -271,3 +271,41 @@ pub async fn upsert<E: ExternallyKeyed>(
         http::written(e.version(), &e)
     })
 }
+
+/// A page of a collection: checks the caller may read, parses `limit` and `cursor` (bound to
+/// `scope`, the collection and its filters), runs `load(after, fetch)` and answers with the
+/// page, `next_cursor` and a `Link` header.
+pub async fn list<E, F>(
+    req: &HttpRequest,
+    caller: &Caller,
+    state: &AppState,
+    scope: String,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    load: F,
+) -> ApiResult<HttpResponse>
+where
+    E: Resource + Send + 'static,
+    F: FnOnce(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<E>> + Send + 'static,
+{
+    caller.require(Action::Read)?;
+    let page = crate::pagination::PageRequest::parse(&state.cursor_key, scope, limit, cursor)?;
+    let key = state.cursor_key.clone();
+    let (items, next) = db::read(&state.pool, move |conn| {
+        let rows = load(conn, page.after.clone(), page.fetch())?;
+        Ok(page.finish(&key, rows, |e| e.id()))
+    })
+    .await?;
+    Ok(crate::pagination::respond(req, items, next))
+}
+
+/// Parses an optional whole-number query parameter within a range, naming it in the 422.
+pub fn int_param(field: &str, value: Option<&str>, min: i64, max: i64) -> ApiResult<Option<i64>> {
+    match value {
+        None => Ok(None),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::validation(field, format!("must be a whole number from {min} to {max}"))),
+        },
+    }
+}

@@ -1,6 +1,7 @@
 //! Region Västernorrland's system of record for its international work.
 
 pub mod access;
+pub mod activities;
 pub mod app;
 pub mod auth;
 pub mod changes;

@@ -107,6 +107,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
         (name = "documents", description = "Governing documents: policy, goal documents, guidelines, programmes, action plans"),
         (name = "goals", description = "Goal trees of documents: goal areas, goals, sub-goals, priority areas"),
         (name = "organisations", description = "Bodies, networks, programme bodies and partners the region works with"),
+        (name = "activities", description = "What is done to reach the goals: the action plans' activities"),
         (name = "health", description = "Liveness and readiness"),
     ),
     modifiers(&Security),

@@ -2,6 +2,7 @@
 //! when `TEST_DATABASE_URL` is set (otherwise those runs are reported as ignored, not passed).
 
 mod access;
+mod activities;
 mod auth;
 mod cli;
 mod documents;
@@ -48,6 +49,8 @@ fn main() {
         goals::serves_rules,
         goals::adopted_goals_are_read_only,
         goals::list_and_delete,
+        activities::crud_links_and_filters,
+        activities::validation,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
         openapi::served_spec_matches_committed_file,

@@ -1,0 +1,399 @@
+//! Activities: what is done to reach the goals, each in an action plan and of one of the
+//! policy's kinds of international activity.
+
+pub mod routes;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    changes::{self, Actor, Change, Resource},
+    crud::Entity,
+    db::{
+        schema::{activities, documents, resource_links},
+        DbConnection,
+    },
+    documents::DocumentKind,
+    error::{ApiError, ApiResult, FieldError},
+    goals, links,
+    model::{new_id, now, utc, Checks},
+    string_enum, versioned_store,
+};
+
+string_enum!(
+    /// The policy's kinds of international activity (*Genomförande*), and competence development.
+    ActivityKind {
+        EuAdvocacy => "eu_advocacy",
+        MedicalCooperation => "medical_cooperation",
+        KnowledgeExchange => "knowledge_exchange",
+        MonitoringAndInformation => "monitoring_and_information",
+        InternationalProject => "international_project",
+        PoliticalNetwork => "political_network",
+        BusinessCooperation => "business_cooperation",
+        CompetenceDevelopment => "competence_development",
+    }
+);
+
+string_enum!(
+    /// Where an activity stands.
+    ActivityStatus {
+        Planned => "planned",
+        Ongoing => "ongoing",
+        Completed => "completed",
+        Delayed => "delayed",
+        Cancelled => "cancelled",
+    }
+);
+
+const GOAL: &str = "goal";
+const PRIORITY_AREA: &str = "priority_area";
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Activity {
+    pub id: String,
+    /// The action plan (a document of kind `action_plan`) the activity belongs to.
+    pub document_id: String,
+    pub kind: ActivityKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub responsible_unit: Option<String>,
+    /// Prioritised in the action plan.
+    pub prioritised: bool,
+    pub status: ActivityStatus,
+    pub planned_start: Option<NaiveDate>,
+    pub planned_end: Option<NaiveDate>,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
+    /// Goals and sub-goals the activity works towards.
+    pub goal_ids: Vec<String>,
+    /// Priority areas (goals of kind `priority_area`) it falls under.
+    pub priority_area_ids: Vec<String>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Resource for Activity {
+    const TYPE: &'static str = "activity";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// The writable fields of an activity.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityInput {
+    pub document_id: String,
+    pub kind: ActivityKind,
+    /// 1-500 characters.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible_unit: Option<String>,
+    #[serde(default)]
+    pub prioritised: bool,
+    /// Default `planned`.
+    #[serde(default = "planned")]
+    pub status: ActivityStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_start: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_end: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_start: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_end: Option<NaiveDate>,
+    /// At most 50.
+    #[serde(default)]
+    pub goal_ids: Vec<String>,
+    /// At most 20.
+    #[serde(default)]
+    pub priority_area_ids: Vec<String>,
+}
+
+fn planned() -> ActivityStatus {
+    ActivityStatus::Planned
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = activities, treat_none_as_null = true)]
+struct Row {
+    id: String,
+    document_id: String,
+    kind: String,
+    title: String,
+    description: Option<String>,
+    responsible_unit: Option<String>,
+    prioritised: bool,
+    status: String,
+    planned_start: Option<NaiveDate>,
+    planned_end: Option<NaiveDate>,
+    actual_start: Option<NaiveDate>,
+    actual_end: Option<NaiveDate>,
+    version: i64,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    deleted_at: Option<chrono::NaiveDateTime>,
+}
+
+versioned_store!(activities, Row);
+
+impl Row {
+    fn of(a: &Activity) -> Self {
+        Row {
+            id: a.id.clone(),
+            document_id: a.document_id.clone(),
+            kind: a.kind.as_str().into(),
+            title: a.title.clone(),
+            description: a.description.clone(),
+            responsible_unit: a.responsible_unit.clone(),
+            prioritised: a.prioritised,
+            status: a.status.as_str().into(),
+            planned_start: a.planned_start,
+            planned_end: a.planned_end,
+            actual_start: a.actual_start,
+            actual_end: a.actual_end,
+            version: a.version,
+            created_at: a.created_at.naive_utc(),
+            updated_at: a.updated_at.naive_utc(),
+            deleted_at: None,
+        }
+    }
+}
+
+fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Activity>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut goal_links = links::links_of(conn, Activity::TYPE, GOAL, &ids)?;
+    let mut area_links = links::links_of(conn, Activity::TYPE, PRIORITY_AREA, &ids)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Activity {
+                kind: ActivityKind::from_db(&r.kind)?,
+                status: ActivityStatus::from_db(&r.status)?,
+                goal_ids: goal_links.remove(&r.id).unwrap_or_default(),
+                priority_area_ids: area_links.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                document_id: r.document_id,
+                title: r.title,
+                description: r.description,
+                responsible_unit: r.responsible_unit,
+                prioritised: r.prioritised,
+                planned_start: r.planned_start,
+                planned_end: r.planned_end,
+                actual_start: r.actual_start,
+                actual_end: r.actual_end,
+                version: r.version,
+                created_at: utc(r.created_at),
+                updated_at: utc(r.updated_at),
+            })
+        })
+        .collect()
+}
+
+pub struct Filter {
+    pub document_id: Option<String>,
+    pub year: Option<i32>,
+    pub kind: Option<ActivityKind>,
+    pub status: Option<ActivityStatus>,
+    pub goal_id: Option<String>,
+    pub priority_area_id: Option<String>,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Activity>> {
+    let mut q = activities::table
+        .filter(activities::deleted_at.is_null())
+        .select(Row::as_select())
+        .order(activities::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(d) = &f.document_id {
+        q = q.filter(activities::document_id.eq(d.clone()));
+    }
+    if let Some(y) = f.year {
+        q = q.filter(
+            activities::document_id.eq_any(documents::table.filter(documents::year.eq(y)).select(documents::id)),
+        );
+    }
+    if let Some(k) = f.kind {
+        q = q.filter(activities::kind.eq(k.as_str()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(activities::status.eq(s.as_str()));
+    }
+    for (rel, target) in [(GOAL, &f.goal_id), (PRIORITY_AREA, &f.priority_area_id)] {
+        if let Some(t) = target {
+            q = q.filter(
+                activities::id.eq_any(
+                    resource_links::table
+                        .filter(resource_links::resource_type.eq(Activity::TYPE))
+                        .filter(resource_links::rel.eq(rel))
+                        .filter(resource_links::target.eq(t.clone()))
+                        .select(resource_links::resource_id),
+                ),
+            );
+        }
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(activities::updated_at.ge(t));
+    }
+    if let Some(a) = &f.after {
+        q = q.filter(activities::id.gt(a.clone()));
+    }
+    let rows = q.load(conn)?;
+    assemble(conn, rows)
+}
+
+/// The rules that need the database: the action plan exists, every goal and priority area too.
+fn check_refs(conn: &mut DbConnection, i: &ActivityInput) -> ApiResult<()> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let kind: Option<String> = documents::table
+        .filter(documents::id.eq(&i.document_id))
+        .filter(documents::deleted_at.is_null())
+        .select(documents::kind)
+        .first(conn)
+        .optional()?;
+    match kind.as_deref() {
+        None => errors.push(FieldError::new("document_id", "no document with this id")),
+        Some(k) if k != DocumentKind::ActionPlan.as_str() => {
+            errors.push(FieldError::new("document_id", format!("must be an action plan (this is a {k})")))
+        }
+        Some(_) => {}
+    }
+    errors.extend(goals::check_refs(conn, "goal_ids", &i.goal_ids, false)?);
+    errors.extend(goals::check_refs(conn, "priority_area_ids", &i.priority_area_ids, true)?);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+fn write_links(conn: &mut DbConnection, a: &Activity) -> ApiResult<()> {
+    links::set_links(conn, Activity::TYPE, &a.id, GOAL, &a.goal_ids)?;
+    links::set_links(conn, Activity::TYPE, &a.id, PRIORITY_AREA, &a.priority_area_ids)
+}
+
+fn with_input(base: Activity, i: ActivityInput) -> Activity {
+    Activity {
+        document_id: i.document_id,
+        kind: i.kind,
+        title: i.title,
+        description: i.description,
+        responsible_unit: i.responsible_unit,
+        prioritised: i.prioritised,
+        status: i.status,
+        planned_start: i.planned_start,
+        planned_end: i.planned_end,
+        actual_start: i.actual_start,
+        actual_end: i.actual_end,
+        goal_ids: i.goal_ids,
+        priority_area_ids: i.priority_area_ids,
+        ..base
+    }
+}
+
+impl Entity for Activity {
+    type Input = ActivityInput;
+    const COLLECTION: &'static str = "/v1/activities";
+    const READ_ONLY: &'static [&'static str] = &[];
+
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
+        let rows = activities::table
+            .filter(activities::id.eq(id))
+            .filter(activities::deleted_at.is_null())
+            .select(Row::as_select())
+            .load(conn)?;
+        assemble(conn, rows)?
+            .pop()
+            .ok_or_else(|| ApiError::NotFound(format!("no activity with id {id}")))
+    }
+
+    fn input(&self) -> ActivityInput {
+        ActivityInput {
+            document_id: self.document_id.clone(),
+            kind: self.kind,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            responsible_unit: self.responsible_unit.clone(),
+            prioritised: self.prioritised,
+            status: self.status,
+            planned_start: self.planned_start,
+            planned_end: self.planned_end,
+            actual_start: self.actual_start,
+            actual_end: self.actual_end,
+            goal_ids: self.goal_ids.clone(),
+            priority_area_ids: self.priority_area_ids.clone(),
+        }
+    }
+
+    fn check(i: &ActivityInput) -> ApiResult<()> {
+        let mut c = Checks::default();
+        c.text("document_id", Some(&i.document_id), true, 64);
+        c.text("title", Some(&i.title), true, 500);
+        c.text("description", i.description.as_deref(), false, 20_000);
+        c.text("responsible_unit", i.responsible_unit.as_deref(), false, 200);
+        c.date_order("planned_end", i.planned_start, i.planned_end);
+        c.date_order("actual_end", i.actual_start, i.actual_end);
+        c.id_list("goal_ids", &i.goal_ids, 50);
+        c.id_list("priority_area_ids", &i.priority_area_ids, 20);
+        c.finish()
+    }
+
+    fn create(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let t = utc(now());
+        let base = Activity {
+            id: new_id(),
+            document_id: String::new(),
+            kind: i.kind,
+            title: String::new(),
+            description: None,
+            responsible_unit: None,
+            prioritised: false,
+            status: ActivityStatus::Planned,
+            planned_start: None,
+            planned_end: None,
+            actual_start: None,
+            actual_end: None,
+            goal_ids: vec![],
+            priority_area_ids: vec![],
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        };
+        let a = with_input(base, i);
+        diesel::insert_into(activities::table).values(Row::of(&a)).execute(conn)?;
+        write_links(conn, &a)?;
+        changes::record(conn, actor, Change::Created(&a))?;
+        Ok(a)
+    }
+
+    fn update(conn: &mut DbConnection, actor: &Actor, before: &Self, i: ActivityInput) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let mut after = with_input(before.clone(), i);
+        after.version = before.version + 1;
+        after.updated_at = utc(now());
+        store_update(conn, &Row::of(&after))?;
+        if after.goal_ids != before.goal_ids || after.priority_area_ids != before.priority_area_ids {
+            write_links(conn, &after)?;
+        }
+        changes::record(conn, actor, Change::Updated { action: "update", before, after: &after })?;
+        Ok(after)
+    }
+
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        let version = before.version + 1;
+        store_tombstone(conn, &before.id, version)?;
+        changes::record(conn, actor, Change::Deleted { before, version })
+    }
+}
