@@ -28,7 +28,7 @@ use crate::{
     openapi::{self, responses::*},
     organisations,
     pagination::CursorKey,
-    seed,
+    projects, seed,
 };
 
 /// What every handler shares.
@@ -129,7 +129,13 @@ pub fn routes_and_spec() -> (
                 .service(activities::routes::create_activity)
                 .service(activities::routes::get_activity)
                 .service(activities::routes::patch_activity)
-                .service(activities::routes::delete_activity),
+                .service(activities::routes::delete_activity)
+                .service(projects::routes::list_projects)
+                .service(projects::routes::create_project)
+                .service(projects::routes::upsert_project)
+                .service(projects::routes::get_project)
+                .service(projects::routes::patch_project)
+                .service(projects::routes::delete_project),
         )
         .service(healthz)
         .service(readyz)

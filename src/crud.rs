@@ -305,7 +305,25 @@ pub fn int_param(field: &str, value: Option<&str>, min: i64, max: i64) -> ApiRes
         None => Ok(None),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-            _ => Err(ApiError::validation(field, format!("must be a whole number from {min} to {max}"))),
+            _ => Err(ApiError::validation(
+                field,
+                format!("must be a whole number from {min} to {max}"),
+            )),
         },
+    }
+}
+
+/// `external_id_scheme` and `external_id_value` filter together or not at all.
+pub fn external_id_param(
+    scheme: Option<String>,
+    value: Option<String>,
+) -> ApiResult<Option<(String, String)>> {
+    match (scheme, value) {
+        (Some(s), Some(v)) => Ok(Some((s, v))),
+        (None, None) => Ok(None),
+        _ => Err(ApiError::validation(
+            "external_id_scheme",
+            "external_id_scheme and external_id_value go together",
+        )),
     }
 }

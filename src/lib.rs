@@ -17,6 +17,7 @@ pub mod model;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;
+pub mod projects;
 pub mod seed;
 
 pub use app::Application;

@@ -146,6 +146,14 @@ impl Money {
         }
     }
 
+    /// As stored and shown: `1250000.5` becomes `1250000.50`.
+    pub fn normalised(self) -> Self {
+        match self.minor_units() {
+            Ok(minor) => Money::from_minor(minor, self.currency),
+            Err(_) => self,
+        }
+    }
+
     /// Both columns or neither, as stored.
     pub fn from_columns(minor: Option<i64>, currency: Option<String>) -> Option<Self> {
         match (minor, currency) {

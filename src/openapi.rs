@@ -108,6 +108,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
         (name = "goals", description = "Goal trees of documents: goal areas, goals, sub-goals, priority areas"),
         (name = "organisations", description = "Bodies, networks, programme bodies and partners the region works with"),
         (name = "activities", description = "What is done to reach the goals: the action plans' activities"),
+        (name = "projects", description = "International project cooperation, usually EU co-financed"),
         (name = "health", description = "Liveness and readiness"),
     ),
     modifiers(&Security),

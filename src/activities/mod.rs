@@ -221,7 +221,11 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Activity>> {
     }
     if let Some(y) = f.year {
         q = q.filter(
-            activities::document_id.eq_any(documents::table.filter(documents::year.eq(y)).select(documents::id)),
+            activities::document_id.eq_any(
+                documents::table
+                    .filter(documents::year.eq(y))
+                    .select(documents::id),
+            ),
         );
     }
     if let Some(k) = f.kind {
@@ -264,13 +268,19 @@ fn check_refs(conn: &mut DbConnection, i: &ActivityInput) -> ApiResult<()> {
         .optional()?;
     match kind.as_deref() {
         None => errors.push(FieldError::new("document_id", "no document with this id")),
-        Some(k) if k != DocumentKind::ActionPlan.as_str() => {
-            errors.push(FieldError::new("document_id", format!("must be an action plan (this is a {k})")))
-        }
+        Some(k) if k != DocumentKind::ActionPlan.as_str() => errors.push(FieldError::new(
+            "document_id",
+            format!("must be an action plan (this is a {k})"),
+        )),
         Some(_) => {}
     }
     errors.extend(goals::check_refs(conn, "goal_ids", &i.goal_ids, false)?);
-    errors.extend(goals::check_refs(conn, "priority_area_ids", &i.priority_area_ids, true)?);
+    errors.extend(goals::check_refs(
+        conn,
+        "priority_area_ids",
+        &i.priority_area_ids,
+        true,
+    )?);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -280,7 +290,13 @@ fn check_refs(conn: &mut DbConnection, i: &ActivityInput) -> ApiResult<()> {
 
 fn write_links(conn: &mut DbConnection, a: &Activity) -> ApiResult<()> {
     links::set_links(conn, Activity::TYPE, &a.id, GOAL, &a.goal_ids)?;
-    links::set_links(conn, Activity::TYPE, &a.id, PRIORITY_AREA, &a.priority_area_ids)
+    links::set_links(
+        conn,
+        Activity::TYPE,
+        &a.id,
+        PRIORITY_AREA,
+        &a.priority_area_ids,
+    )
 }
 
 fn with_input(base: Activity, i: ActivityInput) -> Activity {
@@ -341,7 +357,12 @@ impl Entity for Activity {
         c.text("document_id", Some(&i.document_id), true, 64);
         c.text("title", Some(&i.title), true, 500);
         c.text("description", i.description.as_deref(), false, 20_000);
-        c.text("responsible_unit", i.responsible_unit.as_deref(), false, 200);
+        c.text(
+            "responsible_unit",
+            i.responsible_unit.as_deref(),
+            false,
+            200,
+        );
         c.date_order("planned_end", i.planned_start, i.planned_end);
         c.date_order("actual_end", i.actual_start, i.actual_end);
         c.id_list("goal_ids", &i.goal_ids, 50);
@@ -372,22 +393,38 @@ impl Entity for Activity {
             updated_at: t,
         };
         let a = with_input(base, i);
-        diesel::insert_into(activities::table).values(Row::of(&a)).execute(conn)?;
+        diesel::insert_into(activities::table)
+            .values(Row::of(&a))
+            .execute(conn)?;
         write_links(conn, &a)?;
         changes::record(conn, actor, Change::Created(&a))?;
         Ok(a)
     }
 
-    fn update(conn: &mut DbConnection, actor: &Actor, before: &Self, i: ActivityInput) -> ApiResult<Self> {
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        i: ActivityInput,
+    ) -> ApiResult<Self> {
         check_refs(conn, &i)?;
         let mut after = with_input(before.clone(), i);
         after.version = before.version + 1;
         after.updated_at = utc(now());
         store_update(conn, &Row::of(&after))?;
-        if after.goal_ids != before.goal_ids || after.priority_area_ids != before.priority_area_ids {
+        if after.goal_ids != before.goal_ids || after.priority_area_ids != before.priority_area_ids
+        {
             write_links(conn, &after)?;
         }
-        changes::record(conn, actor, Change::Updated { action: "update", before, after: &after })?;
+        changes::record(
+            conn,
+            actor,
+            Change::Updated {
+                action: "update",
+                before,
+                after: &after,
+            },
+        )?;
         Ok(after)
     }
 

@@ -6,14 +6,8 @@ use utoipa::IntoParams;
 
 use super::*;
 use crate::{
-    access::Action,
-    app::AppState,
-    auth::Caller,
-    crud,
-    error::ApiResult,
-    model::parse_time_param,
-    openapi::responses::*,
-    pagination::Page,
+    access::Action, app::AppState, auth::Caller, crud, error::ApiResult, model::parse_time_param,
+    openapi::responses::*, pagination::Page,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -69,21 +63,54 @@ pub async fn list_activities(
     let filter = Filter {
         document_id: q.document_id,
         year: crud::int_param("year", q.year.as_deref(), 1900, 2200)?.map(|y| y as i32),
-        kind: q.kind.as_deref().map(|s| ActivityKind::from_query("kind", s)).transpose()?,
-        status: q.status.as_deref().map(|s| ActivityStatus::from_query("status", s)).transpose()?,
+        kind: q
+            .kind
+            .as_deref()
+            .map(|s| ActivityKind::from_query("kind", s))
+            .transpose()?,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| ActivityStatus::from_query("status", s))
+            .transpose()?,
         goal_id: q.goal_id,
         priority_area_id: q.priority_area_id,
-        updated_since: q.updated_since.as_deref().map(|s| parse_time_param("updated_since", s)).transpose()?,
+        updated_since: q
+            .updated_since
+            .as_deref()
+            .map(|s| parse_time_param("updated_since", s))
+            .transpose()?,
         after: None,
         limit: 0,
     };
     let scope = format!(
         "activities|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-        filter.document_id, filter.year, filter.kind, filter.status, filter.goal_id, filter.priority_area_id, q.updated_since
+        filter.document_id,
+        filter.year,
+        filter.kind,
+        filter.status,
+        filter.goal_id,
+        filter.priority_area_id,
+        q.updated_since
     );
-    crud::list(&req, &caller, &state, scope, q.limit.as_deref(), q.cursor.as_deref(), move |conn, after, limit| {
-        list(conn, &Filter { after, limit, ..filter })
-    })
+    crud::list(
+        &req,
+        &caller,
+        &state,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        move |conn, after, limit| {
+            list(
+                conn,
+                &Filter {
+                    after,
+                    limit,
+                    ..filter
+                },
+            )
+        },
+    )
     .await
 }
 
@@ -104,7 +131,12 @@ pub async fn list_activities(
     )
 )]
 #[get("/activities/{id}")]
-pub async fn get_activity(req: HttpRequest, caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_activity(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     crud::get::<Activity>(req, caller, state, id.into_inner()).await
 }
 
@@ -127,7 +159,12 @@ pub async fn get_activity(req: HttpRequest, caller: Caller, state: web::Data<App
     )
 )]
 #[post("/activities")]
-pub async fn create_activity(req: HttpRequest, caller: Caller, state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn create_activity(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     crud::create::<Activity>(req, caller, state, Action::EditRunningWork, body).await
 }
 
@@ -161,7 +198,15 @@ pub async fn patch_activity(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    crud::patch::<Activity>(req, caller, state, Action::EditRunningWork, id.into_inner(), body).await
+    crud::patch::<Activity>(
+        req,
+        caller,
+        state,
+        Action::EditRunningWork,
+        id.into_inner(),
+        body,
+    )
+    .await
 }
 
 /// Delete an activity.
@@ -180,6 +225,11 @@ pub async fn patch_activity(
     )
 )]
 #[delete("/activities/{id}")]
-pub async fn delete_activity(req: HttpRequest, caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_activity(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     crud::delete::<Activity>(req, caller, state, Action::EditRunningWork, id.into_inner()).await
 }

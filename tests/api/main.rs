@@ -12,6 +12,7 @@ mod helpers;
 mod keys;
 mod openapi;
 mod organisations;
+mod projects;
 mod shipped;
 mod write_path;
 
@@ -51,6 +52,9 @@ fn main() {
         goals::list_and_delete,
         activities::crud_links_and_filters,
         activities::validation,
+        projects::crud_money_partners_and_filters,
+        projects::validation,
+        projects::integrator_upsert,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
         openapi::served_spec_matches_committed_file,

@@ -1,0 +1,672 @@
+//! Projects: international project cooperation, usually EU co-financed, with partners,
+//! budgets, NUTS regions, goal links and external ids for the systems integrators sync with.
+
+pub mod routes;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    changes::{self, Actor, Change, Resource},
+    crud::{Entity, ExternallyKeyed},
+    db::{
+        schema::{project_partners, projects, resource_links},
+        DbConnection,
+    },
+    error::{ApiError, ApiResult, FieldError},
+    goals,
+    links::{self, ExternalId},
+    model::{new_id, now, utc, Checks, Money},
+    organisations, string_enum, versioned_store,
+};
+
+string_enum!(
+    /// Where a project is in its life.
+    ProjectStatus {
+        Pipeline => "pipeline",
+        Implementation => "implementation",
+        Finalisation => "finalisation",
+        Closed => "closed",
+        Cancelled => "cancelled",
+        Suspended => "suspended",
+    }
+);
+
+string_enum!(
+    /// A partner's role in a project (the region's own too).
+    PartnerRole {
+        LeadPartner => "lead_partner",
+        Partner => "partner",
+        AssociatedPartner => "associated_partner",
+    }
+);
+
+const GOAL: &str = "goal";
+const PRIORITY_AREA: &str = "priority_area";
+const NUTS: &str = "nuts";
+
+/// A partner organisation of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    pub organisation_id: String,
+    pub role: PartnerRole,
+    /// The partner's share of the budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_share: Option<Money>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Project {
+    pub id: String,
+    #[schema(example = "NORDHEALTH")]
+    pub acronym: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    /// E.g. `Interreg Aurora`.
+    pub programme: Option<String>,
+    /// E.g. `2021-2027`.
+    pub programme_period: Option<String>,
+    pub call: Option<String>,
+    pub specific_objective: Option<String>,
+    pub status: ProjectStatus,
+    /// The region's own role.
+    pub region_role: PartnerRole,
+    pub partners: Vec<Partner>,
+    pub total_budget: Option<Money>,
+    pub eu_funding: Option<Money>,
+    /// Co-financing rate in percent, a decimal string, e.g. `65.00`.
+    #[schema(example = "65.00")]
+    pub cofinancing_rate: Option<String>,
+    pub planned_start: Option<NaiveDate>,
+    pub planned_end: Option<NaiveDate>,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
+    /// NUTS codes of the regions the project covers, e.g. `SE321`.
+    pub nuts_codes: Vec<String>,
+    pub goal_ids: Vec<String>,
+    pub priority_area_ids: Vec<String>,
+    pub external_ids: Vec<ExternalId>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Resource for Project {
+    const TYPE: &'static str = "project";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// The writable fields of a project.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInput {
+    /// At most 50 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acronym: Option<String>,
+    /// 1-500 characters.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme_period: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specific_objective: Option<String>,
+    /// Default `pipeline`.
+    #[serde(default = "pipeline")]
+    pub status: ProjectStatus,
+    pub region_role: PartnerRole,
+    /// At most 100, each organisation once.
+    #[serde(default)]
+    pub partners: Vec<Partner>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_budget: Option<Money>,
+    /// At most the total budget when in the same currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eu_funding: Option<Money>,
+    /// Percent, 0-100, at most two decimals, as a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\d{1,3}(\.\d{1,2})?$")]
+    pub cofinancing_rate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_start: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_end: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_start: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_end: Option<NaiveDate>,
+    /// NUTS codes (two capital letters and up to three more letters or digits), at most 50.
+    #[serde(default)]
+    pub nuts_codes: Vec<String>,
+    #[serde(default)]
+    pub goal_ids: Vec<String>,
+    #[serde(default)]
+    pub priority_area_ids: Vec<String>,
+    /// At most one per scheme; a scheme/value pair names one project.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalId>,
+}
+
+fn pipeline() -> ProjectStatus {
+    ProjectStatus::Pipeline
+}
+
+/// Percent as a decimal string to basis points (hundredths of a percent).
+fn rate_bp(s: &str) -> Option<i32> {
+    let m = Money {
+        amount: s.to_string(),
+        currency: "XXX".into(),
+    };
+    m.minor_units()
+        .ok()
+        .filter(|v| *v <= 10_000)
+        .map(|v| v as i32)
+}
+
+fn rate_text(bp: i32) -> String {
+    format!("{}.{:02}", bp / 100, bp % 100)
+}
+
+fn is_nuts(s: &str) -> bool {
+    let b = s.as_bytes();
+    (2..=5).contains(&b.len())
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = projects, treat_none_as_null = true)]
+struct Row {
+    id: String,
+    acronym: Option<String>,
+    title: String,
+    description: Option<String>,
+    programme: Option<String>,
+    programme_period: Option<String>,
+    call: Option<String>,
+    specific_objective: Option<String>,
+    status: String,
+    region_role: String,
+    total_budget_minor: Option<i64>,
+    total_budget_currency: Option<String>,
+    eu_funding_minor: Option<i64>,
+    eu_funding_currency: Option<String>,
+    cofinancing_rate_bp: Option<i32>,
+    planned_start: Option<NaiveDate>,
+    planned_end: Option<NaiveDate>,
+    actual_start: Option<NaiveDate>,
+    actual_end: Option<NaiveDate>,
+    version: i64,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    deleted_at: Option<chrono::NaiveDateTime>,
+}
+
+versioned_store!(projects, Row);
+
+impl Row {
+    fn of(p: &Project) -> Self {
+        let (total_budget_minor, total_budget_currency) = Money::columns(&p.total_budget);
+        let (eu_funding_minor, eu_funding_currency) = Money::columns(&p.eu_funding);
+        Row {
+            id: p.id.clone(),
+            acronym: p.acronym.clone(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            programme: p.programme.clone(),
+            programme_period: p.programme_period.clone(),
+            call: p.call.clone(),
+            specific_objective: p.specific_objective.clone(),
+            status: p.status.as_str().into(),
+            region_role: p.region_role.as_str().into(),
+            total_budget_minor,
+            total_budget_currency,
+            eu_funding_minor,
+            eu_funding_currency,
+            cofinancing_rate_bp: p.cofinancing_rate.as_deref().and_then(rate_bp),
+            planned_start: p.planned_start,
+            planned_end: p.planned_end,
+            actual_start: p.actual_start,
+            actual_end: p.actual_end,
+            version: p.version,
+            created_at: p.created_at.naive_utc(),
+            updated_at: p.updated_at.naive_utc(),
+            deleted_at: None,
+        }
+    }
+}
+
+type PartnerRow = (String, String, String, Option<i64>, Option<String>);
+
+fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut goal_links = links::links_of(conn, Project::TYPE, GOAL, &ids)?;
+    let mut area_links = links::links_of(conn, Project::TYPE, PRIORITY_AREA, &ids)?;
+    let mut nuts = links::links_of(conn, Project::TYPE, NUTS, &ids)?;
+    let mut ext = links::external_ids_of(conn, Project::TYPE, &ids)?;
+    let mut partners: HashMap<String, Vec<Partner>> = HashMap::new();
+    if !ids.is_empty() {
+        let rows: Vec<PartnerRow> = project_partners::table
+            .filter(project_partners::project_id.eq_any(&ids))
+            .order((project_partners::project_id, project_partners::position))
+            .select((
+                project_partners::project_id,
+                project_partners::organisation_id,
+                project_partners::role,
+                project_partners::budget_minor,
+                project_partners::budget_currency,
+            ))
+            .load(conn)?;
+        for (pid, org, role, minor, currency) in rows {
+            partners.entry(pid).or_default().push(Partner {
+                organisation_id: org,
+                role: PartnerRole::from_db(&role)?,
+                budget_share: Money::from_columns(minor, currency),
+            });
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            Ok(Project {
+                status: ProjectStatus::from_db(&r.status)?,
+                region_role: PartnerRole::from_db(&r.region_role)?,
+                partners: partners.remove(&r.id).unwrap_or_default(),
+                total_budget: Money::from_columns(r.total_budget_minor, r.total_budget_currency),
+                eu_funding: Money::from_columns(r.eu_funding_minor, r.eu_funding_currency),
+                cofinancing_rate: r.cofinancing_rate_bp.map(rate_text),
+                nuts_codes: nuts.remove(&r.id).unwrap_or_default(),
+                goal_ids: goal_links.remove(&r.id).unwrap_or_default(),
+                priority_area_ids: area_links.remove(&r.id).unwrap_or_default(),
+                external_ids: ext.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                acronym: r.acronym,
+                title: r.title,
+                description: r.description,
+                programme: r.programme,
+                programme_period: r.programme_period,
+                call: r.call,
+                specific_objective: r.specific_objective,
+                planned_start: r.planned_start,
+                planned_end: r.planned_end,
+                actual_start: r.actual_start,
+                actual_end: r.actual_end,
+                version: r.version,
+                created_at: utc(r.created_at),
+                updated_at: utc(r.updated_at),
+            })
+        })
+        .collect()
+}
+
+pub struct Filter {
+    pub status: Option<ProjectStatus>,
+    pub programme: Option<String>,
+    pub region_role: Option<PartnerRole>,
+    pub goal_id: Option<String>,
+    pub priority_area_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub external_id: Option<(String, String)>,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Project>> {
+    let mut q = projects::table
+        .filter(projects::deleted_at.is_null())
+        .select(Row::as_select())
+        .order(projects::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(s) = f.status {
+        q = q.filter(projects::status.eq(s.as_str()));
+    }
+    if let Some(p) = &f.programme {
+        q = q.filter(projects::programme.eq(p.clone()));
+    }
+    if let Some(r) = f.region_role {
+        q = q.filter(projects::region_role.eq(r.as_str()));
+    }
+    for (rel, target) in [(GOAL, &f.goal_id), (PRIORITY_AREA, &f.priority_area_id)] {
+        if let Some(t) = target {
+            q = q.filter(
+                projects::id.eq_any(
+                    resource_links::table
+                        .filter(resource_links::resource_type.eq(Project::TYPE))
+                        .filter(resource_links::rel.eq(rel))
+                        .filter(resource_links::target.eq(t.clone()))
+                        .select(resource_links::resource_id),
+                ),
+            );
+        }
+    }
+    if let Some(o) = &f.organisation_id {
+        q = q.filter(
+            projects::id.eq_any(
+                project_partners::table
+                    .filter(project_partners::organisation_id.eq(o.clone()))
+                    .select(project_partners::project_id),
+            ),
+        );
+    }
+    if let Some((scheme, value)) = &f.external_id {
+        match links::find_by_external_id(conn, Project::TYPE, scheme, value)? {
+            Some(id) => q = q.filter(projects::id.eq(id)),
+            None => return Ok(vec![]),
+        }
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(projects::updated_at.ge(t));
+    }
+    if let Some(a) = &f.after {
+        q = q.filter(projects::id.gt(a.clone()));
+    }
+    let rows = q.load(conn)?;
+    assemble(conn, rows)
+}
+
+fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (n, p) in i.partners.iter().enumerate() {
+        if !organisations::exists(conn, &p.organisation_id)? {
+            errors.push(FieldError::new(
+                format!("partners[{n}].organisation_id"),
+                "no organisation with this id",
+            ));
+        }
+    }
+    errors.extend(goals::check_refs(conn, "goal_ids", &i.goal_ids, false)?);
+    errors.extend(goals::check_refs(
+        conn,
+        "priority_area_ids",
+        &i.priority_area_ids,
+        true,
+    )?);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+fn write_children(conn: &mut DbConnection, p: &Project, before: Option<&Project>) -> ApiResult<()> {
+    let same = |a: &dyn Fn(&Project) -> bool| before.is_some_and(a);
+    if !same(&|b| b.goal_ids == p.goal_ids) {
+        links::set_links(conn, Project::TYPE, &p.id, GOAL, &p.goal_ids)?;
+    }
+    if !same(&|b| b.priority_area_ids == p.priority_area_ids) {
+        links::set_links(
+            conn,
+            Project::TYPE,
+            &p.id,
+            PRIORITY_AREA,
+            &p.priority_area_ids,
+        )?;
+    }
+    if !same(&|b| b.nuts_codes == p.nuts_codes) {
+        links::set_links(conn, Project::TYPE, &p.id, NUTS, &p.nuts_codes)?;
+    }
+    if !same(&|b| b.external_ids == p.external_ids) {
+        links::set_external_ids(conn, Project::TYPE, &p.id, &p.external_ids, "external_ids")?;
+    }
+    if !same(&|b| b.partners == p.partners) {
+        diesel::delete(project_partners::table.filter(project_partners::project_id.eq(&p.id)))
+            .execute(conn)?;
+        for (n, partner) in p.partners.iter().enumerate() {
+            let (minor, currency) = Money::columns(&partner.budget_share);
+            diesel::insert_into(project_partners::table)
+                .values((
+                    project_partners::project_id.eq(&p.id),
+                    project_partners::organisation_id.eq(&partner.organisation_id),
+                    project_partners::role.eq(partner.role.as_str()),
+                    project_partners::budget_minor.eq(minor),
+                    project_partners::budget_currency.eq(currency),
+                    project_partners::position.eq(n as i32),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+fn with_input(base: Project, i: ProjectInput) -> Project {
+    let mut external_ids = i.external_ids;
+    external_ids.sort();
+    Project {
+        acronym: i.acronym,
+        title: i.title,
+        description: i.description,
+        programme: i.programme,
+        programme_period: i.programme_period,
+        call: i.call,
+        specific_objective: i.specific_objective,
+        status: i.status,
+        region_role: i.region_role,
+        partners: i
+            .partners
+            .into_iter()
+            .map(|p| Partner {
+                budget_share: p.budget_share.map(Money::normalised),
+                ..p
+            })
+            .collect(),
+        total_budget: i.total_budget.map(Money::normalised),
+        eu_funding: i.eu_funding.map(Money::normalised),
+        cofinancing_rate: i
+            .cofinancing_rate
+            .as_deref()
+            .and_then(rate_bp)
+            .map(rate_text),
+        planned_start: i.planned_start,
+        planned_end: i.planned_end,
+        actual_start: i.actual_start,
+        actual_end: i.actual_end,
+        nuts_codes: i.nuts_codes,
+        goal_ids: i.goal_ids,
+        priority_area_ids: i.priority_area_ids,
+        external_ids,
+        ..base
+    }
+}
+
+impl Entity for Project {
+    type Input = ProjectInput;
+    const COLLECTION: &'static str = "/v1/projects";
+    const READ_ONLY: &'static [&'static str] = &[];
+
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
+        let rows = projects::table
+            .filter(projects::id.eq(id))
+            .filter(projects::deleted_at.is_null())
+            .select(Row::as_select())
+            .load(conn)?;
+        assemble(conn, rows)?
+            .pop()
+            .ok_or_else(|| ApiError::NotFound(format!("no project with id {id}")))
+    }
+
+    fn input(&self) -> ProjectInput {
+        ProjectInput {
+            acronym: self.acronym.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            programme: self.programme.clone(),
+            programme_period: self.programme_period.clone(),
+            call: self.call.clone(),
+            specific_objective: self.specific_objective.clone(),
+            status: self.status,
+            region_role: self.region_role,
+            partners: self.partners.clone(),
+            total_budget: self.total_budget.clone(),
+            eu_funding: self.eu_funding.clone(),
+            cofinancing_rate: self.cofinancing_rate.clone(),
+            planned_start: self.planned_start,
+            planned_end: self.planned_end,
+            actual_start: self.actual_start,
+            actual_end: self.actual_end,
+            nuts_codes: self.nuts_codes.clone(),
+            goal_ids: self.goal_ids.clone(),
+            priority_area_ids: self.priority_area_ids.clone(),
+            external_ids: self.external_ids.clone(),
+        }
+    }
+
+    fn check(i: &ProjectInput) -> ApiResult<()> {
+        let mut c = Checks::default();
+        c.text("acronym", i.acronym.as_deref(), false, 50);
+        c.text("title", Some(&i.title), true, 500);
+        c.text("description", i.description.as_deref(), false, 20_000);
+        c.text("programme", i.programme.as_deref(), false, 200);
+        c.text("programme_period", i.programme_period.as_deref(), false, 50);
+        c.text("call", i.call.as_deref(), false, 200);
+        c.text(
+            "specific_objective",
+            i.specific_objective.as_deref(),
+            false,
+            500,
+        );
+        c.money("total_budget", i.total_budget.as_ref());
+        c.money("eu_funding", i.eu_funding.as_ref());
+        if let (Some(t), Some(e)) = (&i.total_budget, &i.eu_funding) {
+            if let (Ok(tm), Ok(em)) = (t.minor_units(), e.minor_units()) {
+                if t.currency == e.currency && em > tm {
+                    c.add("eu_funding.amount", "must not exceed the total budget");
+                }
+            }
+        }
+        if let Some(r) = &i.cofinancing_rate {
+            if rate_bp(r).is_none() {
+                c.add(
+                    "cofinancing_rate",
+                    "must be a percentage from 0 to 100 with at most two decimals, e.g. 65.00",
+                );
+            }
+        }
+        c.date_order("planned_end", i.planned_start, i.planned_end);
+        c.date_order("actual_end", i.actual_start, i.actual_end);
+        if i.partners.len() > 100 {
+            c.add("partners", "at most 100 partners");
+        }
+        let mut orgs = std::collections::HashSet::new();
+        for (n, p) in i.partners.iter().enumerate() {
+            c.text(
+                &format!("partners[{n}].organisation_id"),
+                Some(&p.organisation_id),
+                true,
+                64,
+            );
+            if !orgs.insert(&p.organisation_id) {
+                c.add(format!("partners[{n}].organisation_id"), "is listed twice");
+            }
+            c.money(
+                &format!("partners[{n}].budget_share"),
+                p.budget_share.as_ref(),
+            );
+        }
+        c.id_list("nuts_codes", &i.nuts_codes, 50);
+        for (n, code) in i.nuts_codes.iter().enumerate() {
+            if !is_nuts(code) {
+                c.add(
+                    format!("nuts_codes[{n}]"),
+                    "must be a NUTS code such as SE321",
+                );
+            }
+        }
+        c.id_list("goal_ids", &i.goal_ids, 50);
+        c.id_list("priority_area_ids", &i.priority_area_ids, 20);
+        c.external_ids("external_ids", &i.external_ids);
+        c.finish()
+    }
+
+    fn create(conn: &mut DbConnection, actor: &Actor, i: ProjectInput) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let t = utc(now());
+        let base = Project {
+            id: new_id(),
+            acronym: None,
+            title: String::new(),
+            description: None,
+            programme: None,
+            programme_period: None,
+            call: None,
+            specific_objective: None,
+            status: ProjectStatus::Pipeline,
+            region_role: i.region_role,
+            partners: vec![],
+            total_budget: None,
+            eu_funding: None,
+            cofinancing_rate: None,
+            planned_start: None,
+            planned_end: None,
+            actual_start: None,
+            actual_end: None,
+            nuts_codes: vec![],
+            goal_ids: vec![],
+            priority_area_ids: vec![],
+            external_ids: vec![],
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        };
+        let p = with_input(base, i);
+        diesel::insert_into(projects::table)
+            .values(Row::of(&p))
+            .execute(conn)?;
+        write_children(conn, &p, None)?;
+        changes::record(conn, actor, Change::Created(&p))?;
+        Ok(p)
+    }
+
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        i: ProjectInput,
+    ) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let mut after = with_input(before.clone(), i);
+        after.version = before.version + 1;
+        after.updated_at = utc(now());
+        store_update(conn, &Row::of(&after))?;
+        write_children(conn, &after, Some(before))?;
+        changes::record(
+            conn,
+            actor,
+            Change::Updated {
+                action: "update",
+                before,
+                after: &after,
+            },
+        )?;
+        Ok(after)
+    }
+
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        let version = before.version + 1;
+        store_tombstone(conn, &before.id, version)?;
+        links::clear_external_ids(conn, Project::TYPE, &before.id)?;
+        changes::record(conn, actor, Change::Deleted { before, version })
+    }
+}
+
+impl ExternallyKeyed for Project {
+    fn external_ids_mut(input: &mut ProjectInput) -> &mut Vec<ExternalId> {
+        &mut input.external_ids
+    }
+}

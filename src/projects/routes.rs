@@ -1,0 +1,278 @@
+//! `/v1/projects`: list, get, create, merge-patch, delete, and upsert by external id.
+
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::*;
+use crate::{
+    access::Action, app::AppState, auth::Caller, crud, error::ApiResult, model::parse_time_param,
+    openapi::responses::*, pagination::Page,
+};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectListQuery {
+    #[param(value_type = Option<ProjectStatus>)]
+    status: Option<String>,
+    /// Only projects of this programme, e.g. `Interreg Aurora`.
+    programme: Option<String>,
+    /// Only projects where the region has this role.
+    #[param(value_type = Option<PartnerRole>)]
+    region_role: Option<String>,
+    /// Only projects linked to this goal.
+    goal_id: Option<String>,
+    /// Only projects in this priority area.
+    priority_area_id: Option<String>,
+    /// Only projects with this partner organisation.
+    organisation_id: Option<String>,
+    /// With `external_id_value`: the project holding this external id.
+    external_id_scheme: Option<String>,
+    external_id_value: Option<String>,
+    /// Only projects changed at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List projects.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(ProjectListQuery),
+    responses(
+        (status = 200, description = "A page of projects", body = Page<Project>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/projects")]
+pub async fn list_projects(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<ProjectListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let q = q.into_inner();
+    let filter = Filter {
+        status: q
+            .status
+            .as_deref()
+            .map(|s| ProjectStatus::from_query("status", s))
+            .transpose()?,
+        programme: q.programme,
+        region_role: q
+            .region_role
+            .as_deref()
+            .map(|s| PartnerRole::from_query("region_role", s))
+            .transpose()?,
+        goal_id: q.goal_id,
+        priority_area_id: q.priority_area_id,
+        organisation_id: q.organisation_id,
+        external_id: crud::external_id_param(q.external_id_scheme, q.external_id_value)?,
+        updated_since: q
+            .updated_since
+            .as_deref()
+            .map(|s| parse_time_param("updated_since", s))
+            .transpose()?,
+        after: None,
+        limit: 0,
+    };
+    let scope = format!(
+        "projects|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        filter.status,
+        filter.programme,
+        filter.region_role,
+        filter.goal_id,
+        filter.priority_area_id,
+        filter.organisation_id,
+        filter.external_id,
+        q.updated_since
+    );
+    crud::list(
+        &req,
+        &caller,
+        &state,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        move |conn, after, limit| {
+            list(
+                conn,
+                &Filter {
+                    after,
+                    limit,
+                    ..filter
+                },
+            )
+        },
+    )
+    .await
+}
+
+/// Get one project.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Project id"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+    responses(
+        (status = 200, description = "The project", body = Project,
+            headers(("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 304, description = "The caller's copy is current"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/projects/{id}")]
+pub async fn get_project(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    crud::get::<Project>(req, caller, state, id.into_inner()).await
+}
+
+/// Create a project.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    request_body(content = ProjectInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Project,
+            headers(("Location" = String, description = "The new project's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/projects")]
+pub async fn create_project(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::create::<Project>(req, caller, state, Action::EditRunningWork, body).await
+}
+
+/// Change a project (JSON merge patch).
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Project id"),
+           ("If-Match" = Option<String>, Header, description = "Apply only if the project still has this ETag")),
+    request_body(content = ProjectInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the writable fields; null removes an optional field"),
+    responses(
+        (status = 200, description = "The changed project", body = Project,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[patch("/projects/{id}")]
+pub async fn patch_project(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::patch::<Project>(
+        req,
+        caller,
+        state,
+        Action::EditRunningWork,
+        id.into_inner(),
+        body,
+    )
+    .await
+}
+
+/// Delete a project.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Project id"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the project still has this ETag")),
+    responses(
+        (status = 204, description = "Deleted; a tombstone stays in the change feed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[delete("/projects/{id}")]
+pub async fn delete_project(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    crud::delete::<Project>(req, caller, state, Action::EditRunningWork, id.into_inner()).await
+}
+
+/// Create or replace a project by its external id (for integrators).
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(("scheme" = String, Path, description = "External id scheme, e.g. `kohesio`"),
+           ("value" = String, Path, description = "The id in that scheme"),
+           ("If-Match" = Option<String>, Header, description = "Replace only if the project still has this ETag"),
+           ("If-None-Match" = Option<String>, Header, description = "`*`: create only, never replace")),
+    request_body(content = ProjectInput, content_type = "application/json",
+        description = "The whole project; the path's external id is added when missing"),
+    responses(
+        (status = 200, description = "Replaced", body = Project,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 201, description = "Created", body = Project,
+            headers(("Location" = String, description = "The new project's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[put("/projects/by-external-id/{scheme}/{value}")]
+pub async fn upsert_project(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let (scheme, value) = path.into_inner();
+    crud::upsert::<Project>(req, caller, state, scheme, value, body).await
+}

@@ -1,0 +1,310 @@
+//! Projects: partners, money, rates, NUTS codes, links, filters and integrators' upsert.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{id, TestApp};
+
+async fn organisation(app: &TestApp, name: &str) -> String {
+    id(&app
+        .post(
+            "/v1/organisations",
+            "officer",
+            json!({"name": name, "kind": "region", "country": "FI"}),
+        )
+        .await
+        .body)
+}
+
+pub async fn crud_money_partners_and_filters(app: TestApp) {
+    let (goals, areas) = crate::activities::policy_goals(&app).await;
+    let lapland = organisation(&app, "Regional Council of Lapland").await;
+    let nordland = organisation(&app, "Nordland fylkeskommune").await;
+    let body = json!({
+        "acronym": "NORDHEALTH", "title": "Nordisk samverkan kring glesbygdsvård",
+        "programme": "Interreg Aurora", "programme_period": "2021-2027", "call": "Call 1",
+        "specific_objective": "RSO1.1", "status": "implementation", "region_role": "lead_partner",
+        "partners": [{"organisation_id": lapland, "role": "partner", "budget_share": {"amount": "400000", "currency": "EUR"}},
+                     {"organisation_id": nordland, "role": "associated_partner"}],
+        "total_budget": {"amount": "1250000.5", "currency": "EUR"},
+        "eu_funding": {"amount": "812500.00", "currency": "EUR"},
+        "cofinancing_rate": "65", "planned_start": "2023-09-01", "planned_end": "2026-08-31",
+        "nuts_codes": ["SE321", "FI1D7"], "goal_ids": [goals[1]], "priority_area_ids": [areas[1]],
+        "external_ids": [{"scheme": "jems", "value": "AUR-0042"}]
+    });
+    let r = app.post("/v1/projects", "officer", body).await;
+    r.expect(201);
+    let p = r.body.clone();
+    assert_eq!(
+        p["total_budget"],
+        json!({"amount": "1250000.50", "currency": "EUR"})
+    );
+    assert_eq!(p["cofinancing_rate"], "65.00");
+    assert_eq!(
+        p["partners"][0]["budget_share"],
+        json!({"amount": "400000.00", "currency": "EUR"})
+    );
+    assert_eq!(p["partners"][1].get("budget_share"), None);
+    assert_eq!(p["nuts_codes"], json!(["SE321", "FI1D7"]));
+    assert_eq!(
+        app.get(&format!("/v1/projects/{}", id(&p)), "integrator")
+            .await
+            .body,
+        p
+    );
+    app.post(
+        "/v1/projects",
+        "board",
+        json!({"title": "Annat projekt", "region_role": "partner", "programme": "Horisont Europa"}),
+    )
+    .await
+    .expect(201);
+    let count = |r: &crate::helpers::Resp| r.body["items"].as_array().unwrap().len();
+    assert_eq!(
+        count(
+            &app.get("/v1/projects?status=implementation", "reader")
+                .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(&app.get("/v1/projects?status=pipeline", "reader").await),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get("/v1/projects?programme=Interreg%20Aurora", "reader")
+                .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(&app.get("/v1/projects?region_role=partner", "reader").await),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get(&format!("/v1/projects?organisation_id={lapland}"), "reader")
+                .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get(&format!("/v1/projects?goal_id={}", goals[1]), "reader")
+                .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get(
+                &format!("/v1/projects?priority_area_id={}", areas[1]),
+                "reader"
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get(
+                "/v1/projects?external_id_scheme=jems&external_id_value=AUR-0042",
+                "reader"
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get(
+                "/v1/projects?external_id_scheme=jems&external_id_value=nope",
+                "reader"
+            )
+            .await
+        ),
+        0
+    );
+    app.get("/v1/projects?region_role=owner", "reader")
+        .await
+        .expect(422);
+    // An organisation a project points at cannot be deleted.
+    app.delete(&format!("/v1/organisations/{lapland}"), "officer")
+        .await
+        .expect(409);
+    // Patch partners away, then the organisation can go.
+    let r = app
+        .patch(
+            &format!("/v1/projects/{}", id(&p)),
+            "officer",
+            json!({"partners": [], "eu_funding": null}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["partners"], json!([]));
+    assert_eq!(r.body["eu_funding"], Value::Null);
+    assert_eq!(
+        app.delete(&format!("/v1/organisations/{lapland}"), "officer")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.delete(&format!("/v1/projects/{}", id(&p)), "board")
+            .await
+            .status,
+        204
+    );
+    app.get(&format!("/v1/projects/{}", id(&p)), "reader")
+        .await
+        .expect(404);
+}
+
+pub async fn validation(app: TestApp) {
+    let org = organisation(&app, "Partner").await;
+    app.post("/v1/projects", "officer", json!({"title": "Med id", "region_role": "partner", "external_ids": [{"scheme": "keep", "value": "1"}]})).await.expect(201);
+    let before = app.snapshot();
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"title": "x", "region_role": "partner", "total_budget": {"amount": "-5", "currency": "EUR"}}),
+            vec!["total_budget.amount"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "total_budget": {"amount": "5.001", "currency": "eur"}}),
+            vec!["total_budget.amount", "total_budget.currency"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "total_budget": {"amount": "100", "currency": "EUR"}, "eu_funding": {"amount": "101", "currency": "EUR"}}),
+            vec!["eu_funding.amount"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "cofinancing_rate": "100.01"}),
+            vec!["cofinancing_rate"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "cofinancing_rate": "abc"}),
+            vec!["cofinancing_rate"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "total_budget": {"amount": 100, "currency": "EUR"}}),
+            vec!["total_budget.amount"],
+        ),
+        (
+            json!({"title": "x", "region_role": "boss"}),
+            vec!["region_role"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "status": "dreaming"}),
+            vec!["status"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "planned_start": "2025-01-01", "planned_end": "2024-01-01", "actual_start": "2025-01-01", "actual_end": "2024-12-31"}),
+            vec!["actual_end", "planned_end"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "nuts_codes": ["se321", "SE321", "SE321"]}),
+            vec!["nuts_codes[0]", "nuts_codes[2]"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "partners": [{"organisation_id": "ghost", "role": "partner"}]}),
+            vec!["partners[0].organisation_id"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "partners": [{"organisation_id": org, "role": "partner"}, {"organisation_id": org, "role": "partner"}]}),
+            vec!["partners[1].organisation_id"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "external_ids": [{"scheme": "keep", "value": "1"}]}),
+            vec!["external_ids[0]"],
+        ),
+        (
+            json!({"title": "x", "region_role": "partner", "goal_ids": ["ghost"]}),
+            vec!["goal_ids[0]"],
+        ),
+        (
+            json!({"title": "x".repeat(501), "region_role": "partner"}),
+            vec!["title"],
+        ),
+        (json!({"region_role": "partner"}), vec!["title"]),
+    ];
+    for (body, fields) in cases {
+        let r = app.post("/v1/projects", "officer", body.clone()).await;
+        r.expect(422);
+        let mut f = r.error_fields();
+        f.sort();
+        assert_eq!(f, fields, "{body}: {}", r.text);
+    }
+    for role in ["council", "integrator", "reader"] {
+        app.post(
+            "/v1/projects",
+            role,
+            json!({"title": "x", "region_role": "partner"}),
+        )
+        .await
+        .expect(403);
+    }
+    assert_eq!(app.snapshot(), before);
+}
+
+pub async fn integrator_upsert(app: TestApp) {
+    let path = "/v1/projects/by-external-id/kohesio/SE-2023-777";
+    let body = json!({"title": "Grön vätgas i Mittnorden", "region_role": "partner", "programme": "Interreg Aurora",
+                      "external_ids": [{"scheme": "jems", "value": "AUR-7"}]});
+    let r = app
+        .send(
+            app.request(Method::PUT, path, Some("integrator"))
+                .header("if-none-match", "*")
+                .json(&body),
+        )
+        .await;
+    r.expect(201);
+    let p = r.body.clone();
+    assert_eq!(
+        p["external_ids"],
+        json!([{"scheme": "jems", "value": "AUR-7"}, {"scheme": "kohesio", "value": "SE-2023-777"}])
+    );
+    let r = app
+        .send(
+            app.request(Method::PUT, path, Some("integrator"))
+                .header("if-match", "\"1\"")
+                .json(&json!({"title": "Grön vätgas", "region_role": "lead_partner"})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["id"], p["id"]);
+    assert_eq!(r.body["region_role"], "lead_partner");
+    // The whole record is replaced: the jems id not resent is gone.
+    assert_eq!(
+        r.body["external_ids"],
+        json!([{"scheme": "kohesio", "value": "SE-2023-777"}])
+    );
+    let before = app.snapshot();
+    app.send(
+        app.request(Method::PUT, path, Some("integrator"))
+            .header("if-none-match", "*")
+            .json(&body),
+    )
+    .await
+    .expect(412);
+    app.send(app.request(Method::PUT, path, Some("reader")).json(&body))
+        .await
+        .expect(403);
+    app.send(
+        app.request(Method::PUT, path, Some("integrator"))
+            .json(&json!({"title": "", "region_role": "x"})),
+    )
+    .await
+    .expect(422);
+    app.patch(
+        &format!("/v1/projects/{}", id(&p)),
+        "integrator",
+        json!({"title": "x"}),
+    )
+    .await
+    .expect(403);
+    app.delete(&format!("/v1/projects/{}", id(&p)), "integrator")
+        .await
+        .expect(403);
+    assert_eq!(app.snapshot(), before);
+}
