@@ -144,6 +144,18 @@ pub fn is_allowed(roles: &[Role], action: Action) -> bool {
     allowed_roles(action).iter().any(|r| roles.contains(r))
 }
 
+/// 403 naming the roles needed unless `roles` may do `action`.
+pub fn require(roles: &[Role], action: Action) -> Result<(), crate::error::ApiError> {
+    if is_allowed(roles, action) {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::Forbidden(
+            allowed_roles(action).to_vec(),
+            describe(action),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

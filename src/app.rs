@@ -25,6 +25,7 @@ use crate::{
     error::{ApiError, ApiResult},
     goals,
     http::{self as h, MAX_BODY_BYTES},
+    memberships,
     openapi::{self, responses::*},
     organisations,
     pagination::CursorKey,
@@ -135,7 +136,18 @@ pub fn routes_and_spec() -> (
                 .service(projects::routes::upsert_project)
                 .service(projects::routes::get_project)
                 .service(projects::routes::patch_project)
-                .service(projects::routes::delete_project),
+                .service(projects::routes::delete_project)
+                .service(memberships::routes::list_memberships)
+                .service(memberships::routes::create_membership)
+                .service(memberships::routes::get_membership)
+                .service(memberships::routes::patch_membership)
+                .service(memberships::routes::delete_membership)
+                .service(memberships::routes::end_membership)
+                .service(memberships::routes::list_report_backs)
+                .service(memberships::routes::create_report_back)
+                .service(memberships::routes::get_report_back)
+                .service(memberships::routes::patch_report_back)
+                .service(memberships::routes::delete_report_back),
         )
         .service(healthz)
         .service(readyz)

@@ -46,14 +46,7 @@ pub struct Caller {
 impl Caller {
     /// Refuses with 403 naming the roles needed unless the matrix allows the action.
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
-        if access::is_allowed(&self.roles, action) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                access::allowed_roles(action).to_vec(),
-                access::describe(action),
-            ))
-        }
+        access::require(&self.roles, action)
     }
 }
 

@@ -27,9 +27,12 @@ pub trait Entity: Resource + Clone + Send + 'static {
     /// The live record, or 404.
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
     fn input(&self) -> Self::Input;
+    /// A 409 when the record's state forbids changes (adopted, approved, ended).
+    fn ensure_writable(&self) -> ApiResult<()> {
+        Ok(())
+    }
     /// Checks that need no database; every bad field at once.
     fn check(input: &Self::Input) -> ApiResult<()>;
-    fn create(conn: &mut DbConnection, actor: &Actor, input: Self::Input) -> ApiResult<Self>;
     fn update(
         conn: &mut DbConnection,
         actor: &Actor,
@@ -37,6 +40,11 @@ pub trait Entity: Resource + Clone + Send + 'static {
         input: Self::Input,
     ) -> ApiResult<Self>;
     fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()>;
+}
+
+/// A resource created on its own collection (not under a parent).
+pub trait Creatable: Entity {
+    fn create(conn: &mut DbConnection, actor: &Actor, input: Self::Input) -> ApiResult<Self>;
 }
 
 /// Fields that only the service or an action sets, common to every resource.
@@ -53,7 +61,7 @@ pub async fn get<E: Entity>(
     Ok(http::single(&req, e.version(), &e))
 }
 
-pub async fn create<E: Entity>(
+pub async fn create<E: Creatable>(
     req: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
@@ -88,6 +96,7 @@ pub async fn patch<E: Entity>(
     let e = db::write(&state.pool, move |conn| {
         let before = E::load(conn, &id)?;
         if_match.check(before.version())?;
+        before.ensure_writable()?;
         let input = apply_patch::<E>(&before, &patch)?;
         E::update(conn, &actor, &before, input)
     })
@@ -195,7 +204,7 @@ macro_rules! versioned_store {
 }
 
 /// A resource integrators write by an id of theirs (`PUT .../by-external-id/{scheme}/{value}`).
-pub trait ExternallyKeyed: Entity {
+pub trait ExternallyKeyed: Creatable {
     fn external_ids_mut(input: &mut Self::Input) -> &mut Vec<crate::links::ExternalId>;
 }
 

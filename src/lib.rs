@@ -13,6 +13,7 @@ pub mod error;
 pub mod goals;
 pub mod http;
 pub mod links;
+pub mod memberships;
 pub mod model;
 pub mod openapi;
 pub mod organisations;

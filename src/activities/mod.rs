@@ -370,37 +370,6 @@ impl Entity for Activity {
         c.finish()
     }
 
-    fn create(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
-        let t = utc(now());
-        let base = Activity {
-            id: new_id(),
-            document_id: String::new(),
-            kind: i.kind,
-            title: String::new(),
-            description: None,
-            responsible_unit: None,
-            prioritised: false,
-            status: ActivityStatus::Planned,
-            planned_start: None,
-            planned_end: None,
-            actual_start: None,
-            actual_end: None,
-            goal_ids: vec![],
-            priority_area_ids: vec![],
-            version: 1,
-            created_at: t,
-            updated_at: t,
-        };
-        let a = with_input(base, i);
-        diesel::insert_into(activities::table)
-            .values(Row::of(&a))
-            .execute(conn)?;
-        write_links(conn, &a)?;
-        changes::record(conn, actor, Change::Created(&a))?;
-        Ok(a)
-    }
-
     fn update(
         conn: &mut DbConnection,
         actor: &Actor,
@@ -432,5 +401,38 @@ impl Entity for Activity {
         let version = before.version + 1;
         store_tombstone(conn, &before.id, version)?;
         changes::record(conn, actor, Change::Deleted { before, version })
+    }
+}
+
+impl crate::crud::Creatable for Activity {
+    fn create(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let t = utc(now());
+        let base = Activity {
+            id: new_id(),
+            document_id: String::new(),
+            kind: i.kind,
+            title: String::new(),
+            description: None,
+            responsible_unit: None,
+            prioritised: false,
+            status: ActivityStatus::Planned,
+            planned_start: None,
+            planned_end: None,
+            actual_start: None,
+            actual_end: None,
+            goal_ids: vec![],
+            priority_area_ids: vec![],
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        };
+        let a = with_input(base, i);
+        diesel::insert_into(activities::table)
+            .values(Row::of(&a))
+            .execute(conn)?;
+        write_links(conn, &a)?;
+        changes::record(conn, actor, Change::Created(&a))?;
+        Ok(a)
     }
 }

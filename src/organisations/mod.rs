@@ -226,35 +226,6 @@ impl Entity for Organisation {
         c.finish()
     }
 
-    fn create(conn: &mut DbConnection, actor: &Actor, i: OrganisationInput) -> ApiResult<Self> {
-        let t = utc(now());
-        let mut o = Organisation {
-            id: new_id(),
-            name: i.name,
-            short_name: i.short_name,
-            kind: i.kind,
-            country: i.country,
-            website: i.website,
-            external_ids: i.external_ids,
-            version: 1,
-            created_at: t,
-            updated_at: t,
-        };
-        o.external_ids.sort();
-        diesel::insert_into(organisations::table)
-            .values(Row::of(&o))
-            .execute(conn)?;
-        links::set_external_ids(
-            conn,
-            Organisation::TYPE,
-            &o.id,
-            &o.external_ids,
-            "external_ids",
-        )?;
-        changes::record(conn, actor, Change::Created(&o))?;
-        Ok(o)
-    }
-
     fn update(
         conn: &mut DbConnection,
         actor: &Actor,
@@ -329,5 +300,36 @@ impl Entity for Organisation {
 impl crate::crud::ExternallyKeyed for Organisation {
     fn external_ids_mut(input: &mut OrganisationInput) -> &mut Vec<ExternalId> {
         &mut input.external_ids
+    }
+}
+
+impl crate::crud::Creatable for Organisation {
+    fn create(conn: &mut DbConnection, actor: &Actor, i: OrganisationInput) -> ApiResult<Self> {
+        let t = utc(now());
+        let mut o = Organisation {
+            id: new_id(),
+            name: i.name,
+            short_name: i.short_name,
+            kind: i.kind,
+            country: i.country,
+            website: i.website,
+            external_ids: i.external_ids,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        };
+        o.external_ids.sort();
+        diesel::insert_into(organisations::table)
+            .values(Row::of(&o))
+            .execute(conn)?;
+        links::set_external_ids(
+            conn,
+            Organisation::TYPE,
+            &o.id,
+            &o.external_ids,
+            "external_ids",
+        )?;
+        changes::record(conn, actor, Change::Created(&o))?;
+        Ok(o)
     }
 }

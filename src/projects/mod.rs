@@ -594,6 +594,45 @@ impl Entity for Project {
         c.finish()
     }
 
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        i: ProjectInput,
+    ) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let mut after = with_input(before.clone(), i);
+        after.version = before.version + 1;
+        after.updated_at = utc(now());
+        store_update(conn, &Row::of(&after))?;
+        write_children(conn, &after, Some(before))?;
+        changes::record(
+            conn,
+            actor,
+            Change::Updated {
+                action: "update",
+                before,
+                after: &after,
+            },
+        )?;
+        Ok(after)
+    }
+
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        let version = before.version + 1;
+        store_tombstone(conn, &before.id, version)?;
+        links::clear_external_ids(conn, Project::TYPE, &before.id)?;
+        changes::record(conn, actor, Change::Deleted { before, version })
+    }
+}
+
+impl ExternallyKeyed for Project {
+    fn external_ids_mut(input: &mut ProjectInput) -> &mut Vec<ExternalId> {
+        &mut input.external_ids
+    }
+}
+
+impl crate::crud::Creatable for Project {
     fn create(conn: &mut DbConnection, actor: &Actor, i: ProjectInput) -> ApiResult<Self> {
         check_refs(conn, &i)?;
         let t = utc(now());
@@ -631,42 +670,5 @@ impl Entity for Project {
         write_children(conn, &p, None)?;
         changes::record(conn, actor, Change::Created(&p))?;
         Ok(p)
-    }
-
-    fn update(
-        conn: &mut DbConnection,
-        actor: &Actor,
-        before: &Self,
-        i: ProjectInput,
-    ) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
-        let mut after = with_input(before.clone(), i);
-        after.version = before.version + 1;
-        after.updated_at = utc(now());
-        store_update(conn, &Row::of(&after))?;
-        write_children(conn, &after, Some(before))?;
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
-        Ok(after)
-    }
-
-    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
-        let version = before.version + 1;
-        store_tombstone(conn, &before.id, version)?;
-        links::clear_external_ids(conn, Project::TYPE, &before.id)?;
-        changes::record(conn, actor, Change::Deleted { before, version })
-    }
-}
-
-impl ExternallyKeyed for Project {
-    fn external_ids_mut(input: &mut ProjectInput) -> &mut Vec<ExternalId> {
-        &mut input.external_ids
     }
 }

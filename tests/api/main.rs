@@ -10,6 +10,7 @@ mod errors;
 mod goals;
 mod helpers;
 mod keys;
+mod memberships;
 mod openapi;
 mod organisations;
 mod projects;
@@ -55,6 +56,9 @@ fn main() {
         projects::crud_money_partners_and_filters,
         projects::validation,
         projects::integrator_upsert,
+        memberships::officers_prepare_the_board_decides,
+        memberships::validation_and_end,
+        memberships::report_backs,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
         openapi::served_spec_matches_committed_file,
