@@ -23,7 +23,7 @@ use crate::{
     db::{self, Pool},
     documents,
     error::{ApiError, ApiResult},
-    goals,
+    evaluations, goals,
     http::{self as h, MAX_BODY_BYTES},
     memberships,
     openapi::{self, responses::*},
@@ -147,7 +147,14 @@ pub fn routes_and_spec() -> (
                 .service(memberships::routes::create_report_back)
                 .service(memberships::routes::get_report_back)
                 .service(memberships::routes::patch_report_back)
-                .service(memberships::routes::delete_report_back),
+                .service(memberships::routes::delete_report_back)
+                .service(evaluations::routes::list_evaluations)
+                .service(evaluations::routes::create_evaluation)
+                .service(evaluations::routes::get_evaluation)
+                .service(evaluations::routes::patch_evaluation)
+                .service(evaluations::routes::delete_evaluation)
+                .service(evaluations::routes::submit_evaluation)
+                .service(evaluations::routes::approve_evaluation),
         )
         .service(healthz)
         .service(readyz)

@@ -10,6 +10,7 @@ pub mod crud;
 pub mod db;
 pub mod documents;
 pub mod error;
+pub mod evaluations;
 pub mod goals;
 pub mod http;
 pub mod links;

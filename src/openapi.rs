@@ -110,6 +110,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
         (name = "activities", description = "What is done to reach the goals: the action plans' activities"),
         (name = "projects", description = "International project cooperation, usually EU co-financed"),
         (name = "memberships", description = "Memberships of bodies and networks, representatives' seats, and their report-backs"),
+        (name = "evaluations", description = "Follow-up of memberships, projects, activities, documents and goals"),
         (name = "health", description = "Liveness and readiness"),
     ),
     modifiers(&Security),

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod documents;
 mod errors;
+mod evaluations;
 mod goals;
 mod helpers;
 mod keys;
@@ -59,6 +60,8 @@ fn main() {
         memberships::officers_prepare_the_board_decides,
         memberships::validation_and_end,
         memberships::report_backs,
+        evaluations::lifecycle_and_membership_review,
+        evaluations::validation,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
         openapi::served_spec_matches_committed_file,

@@ -1,0 +1,509 @@
+//! Evaluations: follow-up of a membership, project, activity, document or goal (benefit,
+//! efficiency, goal fulfilment, recommendation). Officers draft and submit; the board approves,
+//! recording the decision; an approved evaluation is read-only. Approving an evaluation of a
+//! membership moves its next review.
+
+pub mod routes;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    access::DecidingBody,
+    changes::{self, Actor, Change, Resource},
+    crud::{Creatable, Entity},
+    db::{
+        schema::{activities, documents, evaluations, goals, memberships, projects},
+        DbConnection,
+    },
+    documents::Decision,
+    error::{ApiError, ApiResult},
+    model::{new_id, now, utc, Checks},
+    string_enum, versioned_store,
+};
+
+string_enum!(
+    /// What an evaluation follows up.
+    SubjectType {
+        Membership => "membership",
+        Project => "project",
+        Activity => "activity",
+        Document => "document",
+        Goal => "goal",
+    }
+);
+
+string_enum!(
+    /// How far the goals were reached.
+    GoalFulfilment {
+        Achieved => "achieved",
+        LargelyAchieved => "largely_achieved",
+        PartlyAchieved => "partly_achieved",
+        NotAchieved => "not_achieved",
+        NotAssessed => "not_assessed",
+    }
+);
+
+string_enum!(
+    /// What the evaluation recommends.
+    Recommendation {
+        Continue => "continue",
+        Change => "change",
+        Terminate => "terminate",
+    }
+);
+
+string_enum!(
+    /// draft -> submitted (`submit`) -> approved (`approve`, the board).
+    EvaluationStatus {
+        Draft => "draft",
+        Submitted => "submitted",
+        Approved => "approved",
+    }
+);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Evaluation {
+    pub id: String,
+    pub subject_type: SubjectType,
+    pub subject_id: String,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    /// Benefit for the region, 1-5.
+    pub benefit_region: Option<i32>,
+    /// Benefit for the organisation Region Västernorrland, 1-5.
+    pub benefit_organisation: Option<i32>,
+    /// Benefit for the residents, 1-5.
+    pub benefit_residents: Option<i32>,
+    /// Efficiency, 1-5.
+    pub efficiency: Option<i32>,
+    pub goal_fulfilment: GoalFulfilment,
+    pub findings: Option<String>,
+    pub recommendation: Option<Recommendation>,
+    pub status: EvaluationStatus,
+    /// The board's approval; null until approved.
+    pub decision: Option<Decision>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Resource for Evaluation {
+    const TYPE: &'static str = "evaluation";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// The writable fields of an evaluation (while it is not approved).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationInput {
+    pub subject_type: SubjectType,
+    /// Must name a live record of `subject_type`.
+    pub subject_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_start: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_end: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 5)]
+    pub benefit_region: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 5)]
+    pub benefit_organisation: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 5)]
+    pub benefit_residents: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 5)]
+    pub efficiency: Option<i32>,
+    /// Default `not_assessed`.
+    #[serde(default = "not_assessed")]
+    pub goal_fulfilment: GoalFulfilment,
+    /// At most 20 000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<Recommendation>,
+}
+
+fn not_assessed() -> GoalFulfilment {
+    GoalFulfilment::NotAssessed
+}
+
+/// The body of `approve`: the board's decision.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    pub date: NaiveDate,
+    /// E.g. `RS 2026-11-20 § 15`; 1-200 characters.
+    pub reference: String,
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = evaluations, treat_none_as_null = true)]
+struct Row {
+    id: String,
+    subject_type: String,
+    subject_id: String,
+    period_start: Option<NaiveDate>,
+    period_end: Option<NaiveDate>,
+    benefit_region: Option<i32>,
+    benefit_organisation: Option<i32>,
+    benefit_residents: Option<i32>,
+    efficiency: Option<i32>,
+    goal_fulfilment: String,
+    findings: Option<String>,
+    recommendation: Option<String>,
+    status: String,
+    decision_body: Option<String>,
+    decision_date: Option<NaiveDate>,
+    decision_reference: Option<String>,
+    version: i64,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    deleted_at: Option<chrono::NaiveDateTime>,
+}
+
+versioned_store!(evaluations, Row);
+
+impl Row {
+    fn of(e: &Evaluation) -> Self {
+        Row {
+            id: e.id.clone(),
+            subject_type: e.subject_type.as_str().into(),
+            subject_id: e.subject_id.clone(),
+            period_start: e.period_start,
+            period_end: e.period_end,
+            benefit_region: e.benefit_region,
+            benefit_organisation: e.benefit_organisation,
+            benefit_residents: e.benefit_residents,
+            efficiency: e.efficiency,
+            goal_fulfilment: e.goal_fulfilment.as_str().into(),
+            findings: e.findings.clone(),
+            recommendation: e.recommendation.map(|r| r.as_str().into()),
+            status: e.status.as_str().into(),
+            decision_body: e.decision.as_ref().map(|d| d.body.as_str().into()),
+            decision_date: e.decision.as_ref().map(|d| d.date),
+            decision_reference: e.decision.as_ref().map(|d| d.reference.clone()),
+            version: e.version,
+            created_at: e.created_at.naive_utc(),
+            updated_at: e.updated_at.naive_utc(),
+            deleted_at: None,
+        }
+    }
+
+    fn into_api(self) -> ApiResult<Evaluation> {
+        let decision = match (
+            self.decision_body,
+            self.decision_date,
+            self.decision_reference,
+        ) {
+            (Some(b), Some(date), Some(reference)) => Some(Decision {
+                body: DecidingBody::parse(&b)
+                    .ok_or_else(|| ApiError::internal("stored decision body"))?,
+                date,
+                reference,
+            }),
+            _ => None,
+        };
+        Ok(Evaluation {
+            subject_type: SubjectType::from_db(&self.subject_type)?,
+            goal_fulfilment: GoalFulfilment::from_db(&self.goal_fulfilment)?,
+            recommendation: self
+                .recommendation
+                .as_deref()
+                .map(Recommendation::from_db)
+                .transpose()?,
+            status: EvaluationStatus::from_db(&self.status)?,
+            decision,
+            id: self.id,
+            subject_id: self.subject_id,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            benefit_region: self.benefit_region,
+            benefit_organisation: self.benefit_organisation,
+            benefit_residents: self.benefit_residents,
+            efficiency: self.efficiency,
+            findings: self.findings,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+pub struct Filter {
+    pub subject_type: Option<SubjectType>,
+    pub subject_id: Option<String>,
+    pub status: Option<EvaluationStatus>,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Evaluation>> {
+    let mut q = evaluations::table
+        .filter(evaluations::deleted_at.is_null())
+        .select(Row::as_select())
+        .order(evaluations::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(t) = f.subject_type {
+        q = q.filter(evaluations::subject_type.eq(t.as_str()));
+    }
+    if let Some(s) = &f.subject_id {
+        q = q.filter(evaluations::subject_id.eq(s.clone()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(evaluations::status.eq(s.as_str()));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(evaluations::updated_at.ge(t));
+    }
+    if let Some(a) = &f.after {
+        q = q.filter(evaluations::id.gt(a.clone()));
+    }
+    q.load(conn)?.into_iter().map(Row::into_api).collect()
+}
+
+/// Whether a live record of the subject type has this id.
+fn subject_exists(conn: &mut DbConnection, t: SubjectType, id: &str) -> ApiResult<bool> {
+    macro_rules! live {
+        ($table:ident) => {
+            $table::table
+                .filter($table::id.eq(id))
+                .filter($table::deleted_at.is_null())
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+        };
+    }
+    Ok(match t {
+        SubjectType::Membership => live!(memberships),
+        SubjectType::Project => live!(projects),
+        SubjectType::Activity => live!(activities),
+        SubjectType::Document => live!(documents),
+        SubjectType::Goal => live!(goals),
+    })
+}
+
+fn check_refs(conn: &mut DbConnection, i: &EvaluationInput) -> ApiResult<()> {
+    if !subject_exists(conn, i.subject_type, &i.subject_id)? {
+        return Err(ApiError::validation(
+            "subject_id",
+            format!("no {} with this id", i.subject_type.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+fn with_input(base: Evaluation, i: EvaluationInput) -> Evaluation {
+    Evaluation {
+        subject_type: i.subject_type,
+        subject_id: i.subject_id,
+        period_start: i.period_start,
+        period_end: i.period_end,
+        benefit_region: i.benefit_region,
+        benefit_organisation: i.benefit_organisation,
+        benefit_residents: i.benefit_residents,
+        efficiency: i.efficiency,
+        goal_fulfilment: i.goal_fulfilment,
+        findings: i.findings,
+        recommendation: i.recommendation,
+        ..base
+    }
+}
+
+impl Entity for Evaluation {
+    type Input = EvaluationInput;
+    const COLLECTION: &'static str = "/v1/evaluations";
+    const READ_ONLY: &'static [&'static str] = &["status", "decision"];
+
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
+        evaluations::table
+            .filter(evaluations::id.eq(id))
+            .filter(evaluations::deleted_at.is_null())
+            .select(Row::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no evaluation with id {id}")))?
+            .into_api()
+    }
+
+    fn input(&self) -> EvaluationInput {
+        EvaluationInput {
+            subject_type: self.subject_type,
+            subject_id: self.subject_id.clone(),
+            period_start: self.period_start,
+            period_end: self.period_end,
+            benefit_region: self.benefit_region,
+            benefit_organisation: self.benefit_organisation,
+            benefit_residents: self.benefit_residents,
+            efficiency: self.efficiency,
+            goal_fulfilment: self.goal_fulfilment,
+            findings: self.findings.clone(),
+            recommendation: self.recommendation,
+        }
+    }
+
+    fn ensure_writable(&self) -> ApiResult<()> {
+        if self.status == EvaluationStatus::Approved {
+            return Err(ApiError::Conflict(format!(
+                "evaluation {} is approved and read-only",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+
+    fn check(i: &EvaluationInput) -> ApiResult<()> {
+        let mut c = Checks::default();
+        c.text("subject_id", Some(&i.subject_id), true, 64);
+        c.date_order("period_end", i.period_start, i.period_end);
+        for (f, v) in [
+            ("benefit_region", i.benefit_region),
+            ("benefit_organisation", i.benefit_organisation),
+            ("benefit_residents", i.benefit_residents),
+            ("efficiency", i.efficiency),
+        ] {
+            c.range(f, v.map(i64::from), 1, 5);
+        }
+        c.text("findings", i.findings.as_deref(), false, 20_000);
+        c.finish()
+    }
+
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        i: EvaluationInput,
+    ) -> ApiResult<Self> {
+        before.ensure_writable()?;
+        check_refs(conn, &i)?;
+        let mut after = with_input(before.clone(), i);
+        after.version = before.version + 1;
+        after.updated_at = utc(now());
+        store_update(conn, &Row::of(&after))?;
+        changes::record(
+            conn,
+            actor,
+            Change::Updated {
+                action: "update",
+                before,
+                after: &after,
+            },
+        )?;
+        Ok(after)
+    }
+
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        if before.status != EvaluationStatus::Draft {
+            return Err(ApiError::Conflict(format!(
+                "only draft evaluations can be deleted; this one is {}",
+                before.status.as_str()
+            )));
+        }
+        let version = before.version + 1;
+        store_tombstone(conn, &before.id, version)?;
+        changes::record(conn, actor, Change::Deleted { before, version })
+    }
+}
+
+impl Creatable for Evaluation {
+    fn create(conn: &mut DbConnection, actor: &Actor, i: EvaluationInput) -> ApiResult<Self> {
+        check_refs(conn, &i)?;
+        let t = utc(now());
+        let base = Evaluation {
+            id: new_id(),
+            subject_type: i.subject_type,
+            subject_id: String::new(),
+            period_start: None,
+            period_end: None,
+            benefit_region: None,
+            benefit_organisation: None,
+            benefit_residents: None,
+            efficiency: None,
+            goal_fulfilment: GoalFulfilment::NotAssessed,
+            findings: None,
+            recommendation: None,
+            status: EvaluationStatus::Draft,
+            decision: None,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        };
+        let e = with_input(base, i);
+        diesel::insert_into(evaluations::table)
+            .values(Row::of(&e))
+            .execute(conn)?;
+        changes::record(conn, actor, Change::Created(&e))?;
+        Ok(e)
+    }
+}
+
+/// Moves an evaluation on: `submit` (draft -> submitted) or `approve` (submitted -> approved,
+/// recording the board's decision and, for a membership, its review).
+pub fn advance(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before: &Evaluation,
+    approve: Option<ApproveRequest>,
+) -> ApiResult<Evaluation> {
+    let (from, to, action) = match approve {
+        None => (
+            EvaluationStatus::Draft,
+            EvaluationStatus::Submitted,
+            "submit",
+        ),
+        Some(_) => (
+            EvaluationStatus::Submitted,
+            EvaluationStatus::Approved,
+            "approve",
+        ),
+    };
+    if before.status != from {
+        return Err(ApiError::Conflict(format!(
+            "only a {} evaluation can be {}; this one is {}",
+            from.as_str(),
+            if action == "submit" {
+                "submitted"
+            } else {
+                "approved"
+            },
+            before.status.as_str()
+        )));
+    }
+    let decision = approve.map(|a| Decision {
+        body: DecidingBody::Board,
+        date: a.date,
+        reference: a.reference.trim().to_string(),
+    });
+    let after = Evaluation {
+        status: to,
+        decision: decision.clone().or(before.decision.clone()),
+        version: before.version + 1,
+        updated_at: utc(now()),
+        ..before.clone()
+    };
+    store_update(conn, &Row::of(&after))?;
+    changes::record(
+        conn,
+        actor,
+        Change::Updated {
+            action,
+            before,
+            after: &after,
+        },
+    )?;
+    if let (Some(d), SubjectType::Membership) = (decision, after.subject_type) {
+        crate::memberships::mark_reviewed(conn, actor, &after.subject_id, d.date)?;
+    }
+    Ok(after)
+}

@@ -1,0 +1,313 @@
+//! `/v1/evaluations`: list, get, create, merge-patch, delete, and the actions submit and approve.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::*;
+use crate::{
+    access::Action,
+    app::AppState,
+    auth::Caller,
+    crud, db,
+    error::ApiResult,
+    http::{self, IfMatch},
+    model::parse_time_param,
+    openapi::responses::*,
+    pagination::Page,
+};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EvaluationListQuery {
+    #[param(value_type = Option<SubjectType>)]
+    subject_type: Option<String>,
+    /// Only evaluations of this record.
+    subject_id: Option<String>,
+    #[param(value_type = Option<EvaluationStatus>)]
+    status: Option<String>,
+    /// Only evaluations changed at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List evaluations.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(EvaluationListQuery),
+    responses(
+        (status = 200, description = "A page of evaluations", body = Page<Evaluation>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/evaluations")]
+pub async fn list_evaluations(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<EvaluationListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let q = q.into_inner();
+    let filter = Filter {
+        subject_type: q
+            .subject_type
+            .as_deref()
+            .map(|s| SubjectType::from_query("subject_type", s))
+            .transpose()?,
+        subject_id: q.subject_id,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| EvaluationStatus::from_query("status", s))
+            .transpose()?,
+        updated_since: q
+            .updated_since
+            .as_deref()
+            .map(|s| parse_time_param("updated_since", s))
+            .transpose()?,
+        after: None,
+        limit: 0,
+    };
+    let scope = format!(
+        "evaluations|{:?}|{:?}|{:?}|{:?}",
+        filter.subject_type, filter.subject_id, filter.status, q.updated_since
+    );
+    crud::list(
+        &req,
+        &caller,
+        &state,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        move |conn, after, limit| {
+            list(
+                conn,
+                &Filter {
+                    after,
+                    limit,
+                    ..filter
+                },
+            )
+        },
+    )
+    .await
+}
+
+/// Get one evaluation.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Evaluation id"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+    responses(
+        (status = 200, description = "The evaluation", body = Evaluation,
+            headers(("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 304, description = "The caller's copy is current"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/evaluations/{id}")]
+pub async fn get_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    crud::get::<Evaluation>(req, caller, state, id.into_inner()).await
+}
+
+/// Draft an evaluation of a membership, project, activity, document or goal.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    request_body(content = EvaluationInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Evaluation,
+            headers(("Location" = String, description = "The new evaluation's URL"),
+                    ("ETag" = String, description = "Strong ETag of this version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/evaluations")]
+pub async fn create_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::create::<Evaluation>(req, caller, state, Action::DraftEvaluation, body).await
+}
+
+/// Change an evaluation that is not approved (JSON merge patch).
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Evaluation id"),
+           ("If-Match" = Option<String>, Header, description = "Apply only if the evaluation still has this ETag")),
+    request_body(content = EvaluationInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the writable fields; null removes an optional field"),
+    responses(
+        (status = 200, description = "The changed evaluation", body = Evaluation,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[patch("/evaluations/{id}")]
+pub async fn patch_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::patch::<Evaluation>(
+        req,
+        caller,
+        state,
+        Action::DraftEvaluation,
+        id.into_inner(),
+        body,
+    )
+    .await
+}
+
+/// Delete a draft evaluation.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Evaluation id"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the evaluation still has this ETag")),
+    responses(
+        (status = 204, description = "Deleted; a tombstone stays in the change feed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[delete("/evaluations/{id}")]
+pub async fn delete_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    crud::delete::<Evaluation>(req, caller, state, Action::DraftEvaluation, id.into_inner()).await
+}
+
+/// Submit a draft evaluation for the board's approval.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Evaluation id"),
+           ("If-Match" = Option<String>, Header, description = "Act only if the evaluation still has this ETag")),
+    responses(
+        (status = 200, description = "The submitted evaluation", body = Evaluation,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/evaluations/{id}/submit")]
+pub async fn submit_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftEvaluation)?;
+    step(req, caller, state, id.into_inner(), None).await
+}
+
+/// Approve a submitted evaluation (the board), recording the decision. Approving an evaluation
+/// of a membership moves its next review.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Evaluation id"),
+           ("If-Match" = Option<String>, Header, description = "Act only if the evaluation still has this ETag")),
+    request_body(content = ApproveRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The approved evaluation", body = Evaluation,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/evaluations/{id}/approve")]
+pub async fn approve_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::ApproveEvaluation)?;
+    let approve: ApproveRequest = http::from_value(http::json_value(&req, &body, false)?)?;
+    let mut c = crate::model::Checks::default();
+    c.text("reference", Some(&approve.reference), true, 200);
+    c.finish()?;
+    step(req, caller, state, id.into_inner(), Some(approve)).await
+}
+
+async fn step(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: String,
+    approve: Option<ApproveRequest>,
+) -> ApiResult<HttpResponse> {
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let e = db::write(&state.pool, move |conn| {
+        let before = Evaluation::load(conn, &id)?;
+        if_match.check(before.version)?;
+        advance(conn, &actor, &before, approve)
+    })
+    .await?;
+    Ok(http::written(e.version, &e))
+}
