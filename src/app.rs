@@ -299,8 +299,7 @@ fn prepare_database(pool: &Pool) -> Result<CursorKey, String> {
         .get()
         .map_err(|e| format!("cannot reach the database: {e}"))?;
     db::migrate(&mut conn)?;
-    seed::load_policy_2018(&mut conn)
-        .map_err(|e| format!("loading the shipped data failed: {e}"))?;
+    seed::load_shipped(&mut conn).map_err(|e| format!("loading the shipped data failed: {e}"))?;
     let key = db::setting_or_insert(&mut conn, "cursor_key", || {
         use rand::RngCore;
         let mut k = [0u8; 32];

@@ -15,6 +15,7 @@ use crate::{
 };
 
 const FLAG: &str = "seed.policy_2018";
+const ORGANISATIONS_FLAG: &str = "seed.organisations_2018";
 
 /// The goal areas of the policy's *Mål*, each with its goals.
 pub const GOAL_AREAS: &[(&str, &[&str])] = &[
@@ -51,9 +52,20 @@ pub const PRIORITY_AREAS: &[&str] = &[
     "Kompetensförsörjning",
 ];
 
-pub fn load_policy_2018(conn: &mut DbConnection) -> Result<(), ApiError> {
+/// Loads everything the service ships with, each part once.
+pub fn load_shipped(conn: &mut DbConnection) -> Result<(), ApiError> {
+    once(conn, FLAG, insert_policy)?;
+    once(conn, ORGANISATIONS_FLAG, insert_organisations)
+}
+
+/// Runs `load` in one transaction unless `flag` says it ran before.
+fn once(
+    conn: &mut DbConnection,
+    flag: &str,
+    load: fn(&mut DbConnection) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     let done = app_settings::table
-        .filter(app_settings::name.eq(FLAG))
+        .filter(app_settings::name.eq(flag))
         .count()
         .get_result::<i64>(conn)?
         > 0;
@@ -62,10 +74,10 @@ pub fn load_policy_2018(conn: &mut DbConnection) -> Result<(), ApiError> {
     }
     let result = db::transaction(conn, |conn| {
         // The flag goes in first: a second instance seeding at the same moment fails on it
-        // and rolls back, instead of loading the policy twice.
+        // and rolls back, instead of loading the data twice.
         diesel::insert_into(app_settings::table)
             .values((
-                app_settings::name.eq(FLAG),
+                app_settings::name.eq(flag),
                 app_settings::value.eq("loaded"),
             ))
             .execute(conn)
@@ -76,12 +88,92 @@ pub fn load_policy_2018(conn: &mut DbConnection) -> Result<(), ApiError> {
                 ) => ApiError::Conflict("already loaded".into()),
                 e => e.into(),
             })?;
-        insert_policy(conn)
+        load(conn)
     });
     match result {
         Ok(()) | Err(ApiError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The bodies the policy names: the memberships (Mid Sweden European Office, "regionens
+/// Bryssel-kontor", and Europaforum Norra Sverige) and the representations (the regional
+/// structural fund partnership, the Interreg programmes). What the policy does not say (dates,
+/// fees, roles of representations, names of representatives, decisions) stays empty.
+fn insert_organisations(conn: &mut DbConnection) -> Result<(), ApiError> {
+    use crate::{
+        crud::Creatable,
+        memberships::{self, MembershipInput, MembershipKind, MembershipRole, MembershipStatus},
+        organisations::{Organisation, OrganisationInput, OrganisationKind},
+    };
+    let actor = Actor::system();
+    let mandate = "Förtroendevalda representerade i styr- och referensgrupper med uppdrag inom sammanhållningspolitiken";
+    let bodies = [
+        (
+            "Mid Sweden European Office",
+            OrganisationKind::EuOffice,
+            Some("BE"),
+            MembershipKind::Membership,
+            Some(MembershipRole::Member),
+            None,
+        ),
+        (
+            "Europaforum Norra Sverige",
+            OrganisationKind::Network,
+            Some("SE"),
+            MembershipKind::Membership,
+            Some(MembershipRole::Member),
+            None,
+        ),
+        (
+            "Regionala strukturfondspartnerskapet",
+            OrganisationKind::Other,
+            Some("SE"),
+            MembershipKind::Representation,
+            None,
+            Some(mandate),
+        ),
+        (
+            "Interreg-program",
+            OrganisationKind::ProgrammeBody,
+            None,
+            MembershipKind::Representation,
+            None,
+            Some(mandate),
+        ),
+    ];
+    for (name, kind, country, membership_kind, role, mandate) in bodies {
+        let org = Organisation::create(
+            conn,
+            &actor,
+            OrganisationInput {
+                name: name.into(),
+                short_name: None,
+                kind,
+                country: country.map(Into::into),
+                website: None,
+                external_ids: vec![],
+            },
+        )?;
+        memberships::seed(
+            conn,
+            &actor,
+            MembershipInput {
+                kind: membership_kind,
+                organisation_id: org.id,
+                role,
+                representative: None,
+                mandate: mandate.map(Into::into),
+                decision: None,
+                start_date: None,
+                end_date: None,
+                annual_fee: None,
+                review_interval_months: 12,
+                status: Some(MembershipStatus::Active),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn insert_policy(conn: &mut DbConnection) -> Result<(), ApiError> {

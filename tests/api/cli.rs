@@ -121,12 +121,13 @@ pub async fn sigterm_finishes_in_flight_requests(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = serve(dir.path(), &[]);
     let t = token(dir.path(), "officer");
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for i in 0..60 {
+    for i in 0..80u64 {
         let client = app.client.clone();
-        let (base, t) = (base.clone(), t.clone());
+        let (base, t, answered) = (base.clone(), t.clone(), answered.clone());
         tasks.push(actix_web::rt::spawn(async move {
-            actix_web::rt::time::sleep(Duration::from_millis(i * 5)).await;
+            actix_web::rt::time::sleep(Duration::from_millis(i * 10)).await;
             let r = client
                 .post(format!("{base}/v1/documents"))
                 .bearer_auth(&t)
@@ -134,17 +135,25 @@ pub async fn sigterm_finishes_in_flight_requests(app: TestApp) {
                 .send()
                 .await;
             match r {
-                Ok(r) if r.status() == 201 => Some(
-                    r.json::<serde_json::Value>().await.unwrap()["id"]
+                Ok(r) if r.status() == 201 => {
+                    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
                         .as_str()
                         .unwrap()
-                        .to_string(),
-                ),
+                        .to_string();
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Some(id)
+                }
                 _ => None,
             }
         }));
     }
-    actix_web::rt::time::sleep(Duration::from_millis(120)).await;
+    // Stop while requests are still arriving: once a few have been answered.
+    for _ in 0..400 {
+        if answered.load(std::sync::atomic::Ordering::SeqCst) >= 5 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

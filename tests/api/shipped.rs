@@ -79,6 +79,49 @@ pub async fn policy_2018_is_loaded_once(app: TestApp) {
     );
     assert_eq!(goals.len(), 15);
 
+    // The bodies the policy names, as memberships and representations, with nothing invented.
+    let orgs = app.get("/v1/organisations", "reader").await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let names: Vec<&str> = orgs.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "Mid Sweden European Office",
+            "Europaforum Norra Sverige",
+            "Regionala strukturfondspartnerskapet",
+            "Interreg-program"
+        ]
+    );
+    let ms = app.get("/v1/memberships", "reader").await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(ms.len(), 4);
+    let kinds: Vec<&str> = ms.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "membership",
+            "membership",
+            "representation",
+            "representation"
+        ]
+    );
+    for m in &ms {
+        assert_eq!(m["status"], "active");
+        for empty in [
+            "start_date",
+            "end_date",
+            "annual_fee",
+            "decision",
+            "representative",
+        ] {
+            assert_eq!(m[empty], Value::Null, "{empty} was invented: {m}");
+        }
+    }
+
     // A restart on the same database loads nothing again.
     let before = app.snapshot();
     let again = spawn(app.db.clone(), &[]).await;
