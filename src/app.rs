@@ -294,7 +294,7 @@ impl Application {
 }
 
 /// Migrates, loads the shipped data once, and returns the key that signs list cursors.
-fn prepare_database(pool: &Pool) -> Result<CursorKey, String> {
+pub fn prepare_database(pool: &Pool) -> Result<CursorKey, String> {
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot reach the database: {e}"))?;

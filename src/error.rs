@@ -69,7 +69,7 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("validation failed")]
+    #[error("validation failed: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Unavailable(String),

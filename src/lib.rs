@@ -8,6 +8,7 @@ pub mod changes;
 pub mod config;
 pub mod crud;
 pub mod db;
+pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod evaluations;

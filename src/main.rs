@@ -31,6 +31,18 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
+    /// Fill the database with demo data: SCALE projects and, in proportion, organisations,
+    /// action plans, activities, memberships, report-backs and evaluations.
+    SeedDemo {
+        #[arg(long, default_value_t = 1000)]
+        scale: usize,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Add demo data even to a database that holds real records.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
         #[arg(long)]
@@ -78,6 +90,20 @@ fn run(command: Command) -> Result<(), String> {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
             let token = auth::mint(&settings.jwt, &sub, &roles, name, ttl)?;
             println!("{token}");
+            Ok(())
+        }
+        Command::SeedDemo { scale, seed, force } => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let pool = db::build_pool(&settings.database_url, 1);
+            intl_api::app::prepare_database(&pool)?;
+            let started = std::time::Instant::now();
+            let counts =
+                intl_api::demo::seed(&pool, scale, seed, force).map_err(|e| e.to_string())?;
+            log::info!(
+                "demo data written in {:.1} s: {counts:?}",
+                started.elapsed().as_secs_f64()
+            );
+            println!("{counts:?}");
             Ok(())
         }
         Command::Migrate => {

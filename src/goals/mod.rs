@@ -636,3 +636,28 @@ pub fn check_refs(
     }
     Ok(errors)
 }
+
+/// Ids of the goals and the priority areas of the adopted policy (links for demo data).
+pub fn policy_targets(conn: &mut DbConnection) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    let rows: Vec<(String, String)> = goals::table
+        .inner_join(documents::table)
+        .filter(documents::kind.eq(DocumentKind::Policy.as_str()))
+        .filter(documents::status.eq(docs::DocumentStatus::Adopted.as_str()))
+        .filter(goals::deleted_at.is_null())
+        .select((goals::id, goals::kind))
+        .order(goals::id)
+        .load(conn)?;
+    let of = |k: GoalKind| {
+        rows.iter()
+            .filter(|(_, kind)| kind == k.as_str())
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (goal_ids, areas) = (of(GoalKind::Goal), of(GoalKind::PriorityArea));
+    if goal_ids.is_empty() || areas.is_empty() {
+        return Err(ApiError::Conflict(
+            "no adopted policy with goals and priority areas to link to".into(),
+        ));
+    }
+    Ok((goal_ids, areas))
+}

@@ -187,3 +187,94 @@ pub async fn sigterm_finishes_in_flight_requests(app: TestApp) {
     let _ = again.kill();
     let _ = again.wait();
 }
+
+fn seed_demo(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("seed-demo")
+        .args(args)
+        .env_clear()
+        .env("DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn titles(data_dir: &std::path::Path) -> Vec<String> {
+    use diesel::prelude::*;
+    use intl_api::db::schema::{activities, organisations, projects};
+    let pool = intl_api::db::build_pool(&data_dir.join("intl.sqlite3").to_string_lossy(), 1);
+    let mut c = pool.get().unwrap();
+    let mut t: Vec<String> = projects::table
+        .select(projects::title)
+        .load(&mut c)
+        .unwrap();
+    t.extend(
+        activities::table
+            .select(activities::title)
+            .load::<String>(&mut c)
+            .unwrap(),
+    );
+    t.extend(
+        organisations::table
+            .select(organisations::name)
+            .load::<String>(&mut c)
+            .unwrap(),
+    );
+    t.sort();
+    t
+}
+
+pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    for dir in [&a, &b] {
+        let out = seed_demo(dir.path(), &["--scale", "40", "--seed", "7"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("projects: 40"));
+    }
+    let ta = titles(a.path());
+    assert_eq!(ta, titles(b.path()), "the same seed gives the same data");
+    assert!(ta.iter().filter(|t| t.contains("[DEMO]")).count() >= 80);
+    let out = seed_demo(c.path(), &["--scale", "40", "--seed", "8"]);
+    assert!(out.status.success());
+    assert_ne!(ta, titles(c.path()), "another seed gives other data");
+    // The same seed again is refused; another seed adds more.
+    let out = seed_demo(a.path(), &["--scale", "40", "--seed", "7"]);
+    assert!(!out.status.success());
+    assert!(seed_demo(a.path(), &["--scale", "5", "--seed", "9"])
+        .status
+        .success());
+    // A database with real records is refused unless forced.
+    let (mut child, base) = serve(b.path(), &[]);
+    let officer = token(b.path(), "officer");
+    let r = app
+        .send(
+            app.client
+                .post(format!("{base}/v1/organisations"))
+                .bearer_auth(&officer)
+                .json(&json!({"name": "Riktig", "kind": "ngo"})),
+        )
+        .await;
+    r.expect(201);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = seed_demo(b.path(), &["--scale", "5", "--seed", "10"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not demo data"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        seed_demo(b.path(), &["--scale", "5", "--seed", "10", "--force"])
+            .status
+            .success()
+    );
+}

@@ -75,7 +75,8 @@ fn main() {
     // The binary on its embedded default; nothing here depends on the backend.
     let binary: Vec<(&str, TestFn)> = tests![
         cli::startup_checks_and_token_subcommand,
-        cli::sigterm_finishes_in_flight_requests
+        cli::sigterm_finishes_in_flight_requests,
+        cli::seed_demo_is_marked_deterministic_and_careful
     ];
 
     let pg = std::env::var("TEST_DATABASE_URL")

@@ -1,0 +1,494 @@
+//! `seed-demo --scale N`: a demo data set for the front-end team and for benchmarks. N projects
+//! and, in proportion, organisations, action plans, activities, memberships, report-backs and
+//! evaluations, in realistic Swedish, the same for the same seed. Every record is marked as
+//! demo data ("[DEMO]" in its name or title, and external ids under the `demo` scheme) and is
+//! written through the ordinary write path by the actor `seed-demo`.
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+
+use crate::{
+    access::{DecidingBody, Role},
+    activities::{Activity, ActivityInput, ActivityKind, ActivityStatus},
+    changes::Actor,
+    crud::Creatable,
+    db::{self, schema::audit_events, DbConnection},
+    documents::{self, Decision, Document, DocumentInput, DocumentKind, DocumentStatus},
+    error::{ApiError, ApiResult},
+    evaluations::{
+        self, ApproveRequest, Evaluation, EvaluationInput, GoalFulfilment, Recommendation,
+        SubjectType,
+    },
+    links::ExternalId,
+    memberships::{
+        report_backs, Membership, MembershipInput, MembershipKind, MembershipRole, MembershipStatus,
+    },
+    model::Money,
+    organisations::{Organisation, OrganisationInput, OrganisationKind},
+    projects::{Partner, PartnerRole, Project, ProjectInput, ProjectStatus},
+};
+
+pub const ACTOR: &str = "seed-demo";
+const BATCH: usize = 500;
+
+const THEMES: &[&str] = &[
+    "Hållbar vätgasproduktion",
+    "Digital vård i glesbygd",
+    "Cirkulär skogsindustri",
+    "Fossilfri sjöfart",
+    "Kompetensförsörjning inom vården",
+    "Smart specialisering",
+    "Klimatanpassning av kustsamhällen",
+    "Kulturarv och besöksnäring",
+    "Innovation i livsmedelskedjan",
+    "Samiska kulturnäringar",
+    "Energieffektiva fastigheter",
+    "Unga entreprenörer",
+    "Grön omställning i industrin",
+    "Hållbara transporter",
+    "Batterivärdekedjan",
+    "Biobaserade material",
+    "Flerspråkiga skolor",
+    "Folkhälsa och fysisk aktivitet",
+    "Digital kompetens för äldre",
+    "Säker dricksvattenförsörjning",
+];
+const PLACES: &[&str] = &[
+    "Mittnorden",
+    "Bottniska viken",
+    "Västernorrland",
+    "Norra Sverige och Finland",
+    "Barentsregionen",
+    "Höga kusten",
+    "Ådalen",
+    "Sundsvallsregionen",
+    "Östersjöregionen",
+    "Nordkalotten",
+];
+const PROGRAMMES: &[&str] = &[
+    "Interreg Aurora",
+    "Interreg Europe",
+    "Interreg Östersjön",
+    "Horisont Europa",
+    "Erasmus+",
+    "Kreativa Europa",
+    "LIFE",
+    "Regionalfonden Mellersta Norrland",
+    "ESF+",
+];
+const PARTNERS: &[(&str, OrganisationKind, &str)] = &[
+    (
+        "Regional Council of Lapland",
+        OrganisationKind::Region,
+        "FI",
+    ),
+    ("Nordland fylkeskommune", OrganisationKind::Region, "NO"),
+    ("Trøndelag fylkeskommune", OrganisationKind::Region, "NO"),
+    ("Österbottens förbund", OrganisationKind::Region, "FI"),
+    ("Region Jämtland Härjedalen", OrganisationKind::Region, "SE"),
+    ("Mittuniversitetet", OrganisationKind::University, "SE"),
+    ("Umeå universitet", OrganisationKind::University, "SE"),
+    ("Sundsvalls kommun", OrganisationKind::Municipality, "SE"),
+    ("Härnösands kommun", OrganisationKind::Municipality, "SE"),
+    ("Örnsköldsviks kommun", OrganisationKind::Municipality, "SE"),
+    ("Kramfors kommun", OrganisationKind::Municipality, "SE"),
+    (
+        "Länsstyrelsen Västernorrland",
+        OrganisationKind::Authority,
+        "SE",
+    ),
+    ("Tillväxtverket", OrganisationKind::ProgrammeBody, "SE"),
+    (
+        "Höga Kusten Destinationsutveckling",
+        OrganisationKind::Company,
+        "SE",
+    ),
+    ("Norrlandsförbundet", OrganisationKind::Ngo, "SE"),
+    (
+        "Conference of Peripheral Maritime Regions",
+        OrganisationKind::Network,
+        "BE",
+    ),
+    (
+        "Assembly of European Regions",
+        OrganisationKind::Network,
+        "FR",
+    ),
+];
+const UNITS: &[&str] = &[
+    "Regional utveckling",
+    "Hälso- och sjukvård",
+    "Kultur",
+    "Kollektivtrafik",
+    "Internationella enheten",
+];
+const MEETINGS: &[&str] = &[
+    "Övervakningskommittén",
+    "Styrgruppsmöte",
+    "Årsmöte",
+    "Referensgruppsmöte",
+    "Partnerskapsmöte",
+];
+
+/// Refuses a database with records that someone other than the service itself or an earlier
+/// demo run created, unless `force`.
+pub fn check_only_demo(conn: &mut DbConnection, force: bool) -> ApiResult<()> {
+    let real: i64 = audit_events::table
+        .filter(audit_events::action.eq("create"))
+        .filter(audit_events::actor_sub.ne_all(["system", ACTOR]))
+        .count()
+        .get_result(conn)?;
+    if real > 0 && !force {
+        return Err(ApiError::Conflict(format!(
+            "the database holds {real} records that are not demo data; pass --force to add demo data anyway"
+        )));
+    }
+    Ok(())
+}
+
+/// What was made.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub organisations: usize,
+    pub documents: usize,
+    pub activities: usize,
+    pub projects: usize,
+    pub memberships: usize,
+    pub report_backs: usize,
+    pub evaluations: usize,
+}
+
+fn date(rng: &mut StdRng, from_year: i32, to_year: i32) -> NaiveDate {
+    let y = rng.gen_range(from_year..=to_year);
+    NaiveDate::from_ymd_opt(y, rng.gen_range(1..=12), rng.gen_range(1..=28)).expect("valid date")
+}
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+    items.choose(rng).expect("non-empty")
+}
+
+/// Fills the database: `scale` projects and the rest in proportion, in batches of transactions.
+pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<Counts> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    check_only_demo(&mut conn, force)?;
+    if crate::links::find_by_external_id(
+        &mut conn,
+        "organisation",
+        "demo",
+        &format!("org-{seed}-0"),
+    )?
+    .is_some()
+    {
+        return Err(ApiError::Conflict(format!(
+            "demo data for seed {seed} is already here; run with another --seed to add more"
+        )));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let actor = Actor {
+        sub: ACTOR.into(),
+        roles: vec![Role::Board],
+        request_id: None,
+    };
+    let mut n = Counts::default();
+
+    // Priority areas and goals of the shipped policy, to link to.
+    let (goal_ids, area_ids) = crate::goals::policy_targets(&mut conn)?;
+
+    // Organisations: the named partners, then numbered ones up to scale / 5.
+    let org_count = (scale / 5).max(PARTNERS.len());
+    let mut orgs = Vec::with_capacity(org_count);
+    for chunk in (0..org_count).collect::<Vec<_>>().chunks(BATCH) {
+        let made = db::transaction(&mut conn, |conn| {
+            let mut made = Vec::new();
+            for &i in chunk {
+                let (name, kind, country) = PARTNERS[i % PARTNERS.len()];
+                let name = if i < PARTNERS.len() {
+                    format!("[DEMO] {name}")
+                } else {
+                    format!("[DEMO] {name} {}", i / PARTNERS.len() + 1)
+                };
+                let o = Organisation::create(
+                    conn,
+                    &actor,
+                    OrganisationInput {
+                        name,
+                        short_name: None,
+                        kind,
+                        country: Some(country.into()),
+                        website: None,
+                        external_ids: vec![ExternalId {
+                            scheme: "demo".into(),
+                            value: format!("org-{seed}-{i}"),
+                        }],
+                    },
+                )?;
+                made.push(o.id);
+            }
+            Ok(made)
+        })?;
+        orgs.extend(made);
+    }
+    n.organisations = orgs.len();
+
+    // One adopted action plan a year, 2021-2027.
+    let mut plans = Vec::new();
+    for year in 2021..=2027 {
+        let plan = db::transaction(&mut conn, |conn| {
+            let draft = documents::insert(
+                conn,
+                &actor,
+                DocumentInput {
+                    kind: DocumentKind::ActionPlan,
+                    title: format!("[DEMO] Internationell handlingsplan {year}"),
+                    description: Some("Delmål och prioriterade aktiviteter för året.".into()),
+                    document_number: None,
+                    document_version: Some(1),
+                    year: Some(year),
+                    applies_to: Some("Regiongemensamt".into()),
+                    valid_from: NaiveDate::from_ymd_opt(year, 1, 1),
+                    case_officer: None,
+                    reviewer: None,
+                    process_owner: None,
+                },
+                None,
+            )?;
+            let adopted = Document {
+                status: DocumentStatus::Adopted,
+                decision: Some(Decision {
+                    body: DecidingBody::Board,
+                    date: NaiveDate::from_ymd_opt(year - 1, 12, 10).expect("date"),
+                    reference: format!("RS {}-12-10 § {}", year - 1, 100 + year % 50),
+                }),
+                ..draft.clone()
+            };
+            documents::update(conn, &actor, "adopt", &draft, adopted)
+        })?;
+        plans.push(plan);
+        n.documents += 1;
+    }
+
+    // Projects.
+    let mut projects = Vec::with_capacity(scale);
+    for chunk in (0..scale).collect::<Vec<_>>().chunks(BATCH) {
+        let inputs: Vec<ProjectInput> = chunk
+            .iter()
+            .map(|&i| {
+                let theme = *pick(&mut rng, THEMES);
+                let place = *pick(&mut rng, PLACES);
+                let start = date(&mut rng, 2019, 2027);
+                let months = rng.gen_range(12..=48);
+                let total: i64 = rng.gen_range(200..=8000) * 1000 * 100;
+                let rate_bp: i64 = *pick(&mut rng, &[5000, 6500, 7500, 8000, 8500]);
+                let mut partners = Vec::new();
+                for _ in 0..rng.gen_range(0..=3) {
+                    let org = pick(&mut rng, &orgs).clone();
+                    if !partners.iter().any(|p: &Partner| p.organisation_id == org) {
+                        partners.push(Partner {
+                            organisation_id: org,
+                            role: *pick(
+                                &mut rng,
+                                &[PartnerRole::Partner, PartnerRole::AssociatedPartner],
+                            ),
+                            budget_share: None,
+                        });
+                    }
+                }
+                let acronym: String = theme
+                    .split(' ')
+                    .filter_map(|w| w.chars().next())
+                    .collect::<String>()
+                    .to_uppercase();
+                ProjectInput {
+                    acronym: Some(format!("{acronym}{}", i % 1000)),
+                    title: format!("[DEMO] {theme} i {place}"),
+                    description: Some(format!(
+                        "Projektet stärker samarbetet kring {} i {place}.",
+                        theme.to_lowercase()
+                    )),
+                    programme: Some(pick(&mut rng, PROGRAMMES).to_string()),
+                    programme_period: Some(
+                        if start.year() >= 2021 {
+                            "2021-2027"
+                        } else {
+                            "2014-2020"
+                        }
+                        .into(),
+                    ),
+                    call: Some(format!("Utlysning {}", rng.gen_range(1..=6))),
+                    specific_objective: None,
+                    status: *pick(
+                        &mut rng,
+                        &[
+                            ProjectStatus::Pipeline,
+                            ProjectStatus::Implementation,
+                            ProjectStatus::Implementation,
+                            ProjectStatus::Finalisation,
+                            ProjectStatus::Closed,
+                        ],
+                    ),
+                    region_role: *pick(
+                        &mut rng,
+                        &[
+                            PartnerRole::LeadPartner,
+                            PartnerRole::Partner,
+                            PartnerRole::Partner,
+                        ],
+                    ),
+                    partners,
+                    total_budget: Some(Money::from_minor(total, "EUR".into())),
+                    eu_funding: Some(Money::from_minor(total * rate_bp / 10_000, "EUR".into())),
+                    cofinancing_rate: Some(format!("{}.{:02}", rate_bp / 100, rate_bp % 100)),
+                    planned_start: Some(start),
+                    planned_end: start.checked_add_months(chrono::Months::new(months)),
+                    actual_start: None,
+                    actual_end: None,
+                    nuts_codes: vec!["SE321".into()],
+                    goal_ids: vec![pick(&mut rng, &goal_ids).clone()],
+                    priority_area_ids: vec![pick(&mut rng, &area_ids).clone()],
+                    external_ids: vec![ExternalId {
+                        scheme: "demo".into(),
+                        value: format!("prj-{seed}-{i}"),
+                    }],
+                }
+            })
+            .collect();
+        let made = db::transaction(&mut conn, |conn| {
+            inputs
+                .into_iter()
+                .map(|i| Project::create(conn, &actor, i).map(|p| p.id))
+                .collect::<ApiResult<Vec<_>>>()
+        })?;
+        projects.extend(made);
+    }
+    n.projects = projects.len();
+
+    // Activities: as many as projects, across the plans.
+    let kinds = ActivityKind::ALL;
+    for chunk in (0..scale).collect::<Vec<_>>().chunks(BATCH) {
+        let inputs: Vec<ActivityInput> = chunk
+            .iter()
+            .map(|_| {
+                let plan = pick(&mut rng, &plans);
+                let year = plan.year.unwrap_or(2027);
+                let start = date(&mut rng, year, year);
+                ActivityInput {
+                    document_id: plan.id.clone(),
+                    kind: *pick(&mut rng, kinds),
+                    title: format!(
+                        "[DEMO] {} – {}",
+                        pick(&mut rng, THEMES),
+                        pick(&mut rng, PLACES)
+                    ),
+                    description: None,
+                    responsible_unit: Some(pick(&mut rng, UNITS).to_string()),
+                    prioritised: rng.gen_bool(0.3),
+                    status: *pick(&mut rng, ActivityStatus::ALL),
+                    planned_start: Some(start),
+                    planned_end: start
+                        .checked_add_months(chrono::Months::new(rng.gen_range(1..=11))),
+                    actual_start: None,
+                    actual_end: None,
+                    goal_ids: vec![pick(&mut rng, &goal_ids).clone()],
+                    priority_area_ids: vec![pick(&mut rng, &area_ids).clone()],
+                }
+            })
+            .collect();
+        n.activities += db::transaction(&mut conn, |conn| {
+            inputs
+                .into_iter()
+                .map(|i| Activity::create(conn, &actor, i).map(|_| ()))
+                .collect::<ApiResult<Vec<_>>>()
+                .map(|v| v.len())
+        })?;
+    }
+
+    // Memberships (scale / 20, at least 3), each with a report-back for representations and an
+    // approved evaluation for every other one.
+    let membership_count = (scale / 20).max(3);
+    for chunk in (0..membership_count).collect::<Vec<_>>().chunks(BATCH) {
+        let plan: Vec<(MembershipInput, bool)> = chunk
+            .iter()
+            .map(|_| {
+                let kind = *pick(&mut rng, &[MembershipKind::Membership, MembershipKind::Representation]);
+                let input = MembershipInput {
+                    kind,
+                    organisation_id: pick(&mut rng, &orgs).clone(),
+                    role: Some(*pick(&mut rng, MembershipRole::ALL)),
+                    representative: (kind == MembershipKind::Representation)
+                        .then(|| pick(&mut rng, &["Anna Lindqvist", "Per Sjöberg", "Maria Nordin", "Erik Holm", "Sara Öberg"]).to_string()),
+                    mandate: Some("[DEMO] Bevaka regionens intressen och återrapportera till regionstyrelsen.".into()),
+                    decision: None,
+                    start_date: Some(date(&mut rng, 2015, 2024)),
+                    end_date: None,
+                    annual_fee: (kind == MembershipKind::Membership).then(|| Money::from_minor(rng.gen_range(10..=400) * 1000 * 100, "SEK".into())),
+                    review_interval_months: *pick(&mut rng, &[12, 12, 24]),
+                    status: Some(MembershipStatus::Active),
+                };
+                (input, rng.gen_bool(0.5))
+            })
+            .collect();
+        let (ms, rbs, evs) = db::transaction(&mut conn, |conn| {
+            let (mut ms, mut rbs, mut evs) = (0, 0, 0);
+            for (input, evaluated) in plan {
+                let representation = input.kind == MembershipKind::Representation;
+                let representative = input.representative.clone();
+                let m = Membership::create(conn, &actor, input)?;
+                ms += 1;
+                if representation {
+                    report_backs::create(
+                        conn,
+                        &actor,
+                        &m.id,
+                        report_backs::ReportBackInput {
+                            date: NaiveDate::from_ymd_opt(2026, 10, 1).expect("date"),
+                            meeting: format!("[DEMO] {}", MEETINGS[ms % MEETINGS.len()]),
+                            summary: "Mötet behandlade prioriteringar inför nästa programperiod."
+                                .into(),
+                            reported_to: DecidingBody::Board,
+                            author: representative,
+                        },
+                    )?;
+                    rbs += 1;
+                }
+                if evaluated {
+                    let e = Evaluation::create(
+                        conn,
+                        &actor,
+                        EvaluationInput {
+                            subject_type: SubjectType::Membership,
+                            subject_id: m.id.clone(),
+                            period_start: NaiveDate::from_ymd_opt(2025, 1, 1),
+                            period_end: NaiveDate::from_ymd_opt(2025, 12, 31),
+                            benefit_region: Some(4),
+                            benefit_organisation: Some(3),
+                            benefit_residents: Some(2),
+                            efficiency: Some(3),
+                            goal_fulfilment: GoalFulfilment::LargelyAchieved,
+                            findings: Some("[DEMO] Medlemskapet ger tidig kunskap om EU:s sammanhållningspolitik.".into()),
+                            recommendation: Some(Recommendation::Continue),
+                        },
+                    )?;
+                    let submitted = evaluations::advance(conn, &actor, &e, None)?;
+                    evaluations::advance(
+                        conn,
+                        &actor,
+                        &submitted,
+                        Some(ApproveRequest {
+                            date: NaiveDate::from_ymd_opt(2026, 3, 12).expect("date"),
+                            reference: "RS 2026-03-12 § 40".into(),
+                        }),
+                    )?;
+                    evs += 1;
+                }
+            }
+            Ok((ms, rbs, evs))
+        })?;
+        n.memberships += ms;
+        n.report_backs += rbs;
+        n.evaluations += evs;
+    }
+    Ok(n)
+}
