@@ -195,3 +195,228 @@ pub async fn matrix_for_documents_and_goals(app: TestApp) {
         }
     }
 }
+
+/// The running work: every role against every action on organisations, activities, projects,
+/// memberships, report-backs and evaluations.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    List(&'static str),
+    CreateOrganisation,
+    PatchOrganisation,
+    DeleteOrganisation,
+    UpsertOrganisation,
+    CreateActivity,
+    PatchActivity,
+    DeleteActivity,
+    CreateProject,
+    PatchProject,
+    DeleteProject,
+    UpsertProject,
+    PrepareMembership,
+    EditMembershipText,
+    DecideMembershipStatus,
+    EndMembership,
+    DeleteMembership,
+    CreateReportBack,
+    PatchReportBack,
+    DeleteReportBack,
+    CreateEvaluation,
+    PatchEvaluation,
+    SubmitEvaluation,
+    DeleteEvaluation,
+    ApproveEvaluation,
+}
+
+fn work_allowed(w: Work) -> &'static [&'static str] {
+    match w {
+        Work::List(_) => ALL,
+        Work::UpsertOrganisation | Work::UpsertProject => &["board", "officer", "integrator"],
+        Work::DecideMembershipStatus
+        | Work::EndMembership
+        | Work::DeleteMembership
+        | Work::ApproveEvaluation => &["board"],
+        _ => &["board", "officer"],
+    }
+}
+
+async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
+    let policy = app.policy().await;
+    let org = id(&app
+        .post(
+            "/v1/organisations",
+            "board",
+            json!({"name": "Org", "kind": "network"}),
+        )
+        .await
+        .body);
+    let plan = app.draft("action_plan", "Plan").await;
+    let activity = id(&app
+        .post(
+            "/v1/activities",
+            "board",
+            json!({"document_id": id(&plan), "kind": "eu_advocacy", "title": "A"}),
+        )
+        .await
+        .body);
+    let project = id(&app
+        .post(
+            "/v1/projects",
+            "board",
+            json!({"title": "P", "region_role": "partner"}),
+        )
+        .await
+        .body);
+    let membership = id(&app
+        .post(
+            "/v1/memberships",
+            "board",
+            json!({"kind": "representation", "organisation_id": org}),
+        )
+        .await
+        .body);
+    let rb_path = format!("/v1/memberships/{membership}/report-backs");
+    let rb = id(&app
+        .post(
+            &rb_path,
+            "board",
+            json!({"date": "2026-01-01", "meeting": "M", "summary": "S", "reported_to": "board"}),
+        )
+        .await
+        .body);
+    let evaluation = id(&app
+        .post(
+            "/v1/evaluations",
+            "board",
+            json!({"subject_type": "document", "subject_id": id(&policy)}),
+        )
+        .await
+        .body);
+    if matches!(w, Work::ApproveEvaluation) {
+        app.post(
+            &format!("/v1/evaluations/{evaluation}/submit"),
+            "board",
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    let lone_org = id(&app
+        .post(
+            "/v1/organisations",
+            "board",
+            json!({"name": "Ensam", "kind": "ngo"}),
+        )
+        .await
+        .body);
+    let lone_membership = id(&app
+        .post(
+            "/v1/memberships",
+            "board",
+            json!({"kind": "membership", "organisation_id": org}),
+        )
+        .await
+        .body);
+    let before = app.snapshot();
+    let put = |path: String, body: serde_json::Value| async move {
+        app.send(
+            app.request(reqwest::Method::PUT, &path, Some(role))
+                .json(&body),
+        )
+        .await
+    };
+    let r = match w {
+        Work::List(path) => app.get(path, role).await,
+        Work::CreateOrganisation => app.post("/v1/organisations", role, json!({"name": "Ny", "kind": "ngo"})).await,
+        Work::PatchOrganisation => app.patch(&format!("/v1/organisations/{org}"), role, json!({"name": "Nytt namn"})).await,
+        Work::DeleteOrganisation => app.delete(&format!("/v1/organisations/{lone_org}"), role).await,
+        Work::UpsertOrganisation => put("/v1/organisations/by-external-id/keep/K1".into(), json!({"name": "Ext", "kind": "ngo"})).await,
+        Work::CreateActivity => app.post("/v1/activities", role, json!({"document_id": id(&plan), "kind": "eu_advocacy", "title": "B"})).await,
+        Work::PatchActivity => app.patch(&format!("/v1/activities/{activity}"), role, json!({"status": "ongoing"})).await,
+        Work::DeleteActivity => app.delete(&format!("/v1/activities/{activity}"), role).await,
+        Work::CreateProject => app.post("/v1/projects", role, json!({"title": "Q", "region_role": "partner"})).await,
+        Work::PatchProject => app.patch(&format!("/v1/projects/{project}"), role, json!({"status": "implementation"})).await,
+        Work::DeleteProject => app.delete(&format!("/v1/projects/{project}"), role).await,
+        Work::UpsertProject => put("/v1/projects/by-external-id/jems/J1".into(), json!({"title": "Ext", "region_role": "partner"})).await,
+        Work::PrepareMembership => app.post("/v1/memberships", role, json!({"kind": "membership", "organisation_id": org})).await,
+        Work::EditMembershipText => app.patch(&format!("/v1/memberships/{membership}"), role, json!({"mandate": "Nytt mandat"})).await,
+        Work::DecideMembershipStatus => app.patch(&format!("/v1/memberships/{membership}"), role, json!({"status": "notice_given"})).await,
+        Work::EndMembership => app.post(&format!("/v1/memberships/{membership}/end"), role, json!({"date": "2026-11-01", "reference": "RS § 1"})).await,
+        Work::DeleteMembership => app.delete(&format!("/v1/memberships/{lone_membership}"), role).await,
+        Work::CreateReportBack => app.post(&rb_path, role, json!({"date": "2026-02-01", "meeting": "M2", "summary": "S", "reported_to": "council"})).await,
+        Work::PatchReportBack => app.patch(&format!("{rb_path}/{rb}"), role, json!({"summary": "Ny"})).await,
+        Work::DeleteReportBack => app.delete(&format!("{rb_path}/{rb}"), role).await,
+        Work::CreateEvaluation => app.post("/v1/evaluations", role, json!({"subject_type": "project", "subject_id": project})).await,
+        Work::PatchEvaluation => app.patch(&format!("/v1/evaluations/{evaluation}"), role, json!({"efficiency": 3})).await,
+        Work::SubmitEvaluation => app.post(&format!("/v1/evaluations/{evaluation}/submit"), role, json!({})).await,
+        Work::DeleteEvaluation => app.delete(&format!("/v1/evaluations/{evaluation}"), role).await,
+        Work::ApproveEvaluation => app.post(&format!("/v1/evaluations/{evaluation}/approve"), role, json!({"date": "2026-11-01", "reference": "RS § 2"})).await,
+    };
+    let unchanged = app.snapshot() == before;
+    (r, unchanged)
+}
+
+pub async fn matrix_for_the_running_work(app: TestApp) {
+    use Work::*;
+    let mut acts = vec![
+        List("/v1/organisations"),
+        List("/v1/activities"),
+        List("/v1/projects"),
+        List("/v1/memberships"),
+        List("/v1/evaluations"),
+    ];
+    acts.extend([
+        CreateOrganisation,
+        PatchOrganisation,
+        DeleteOrganisation,
+        UpsertOrganisation,
+        CreateActivity,
+        PatchActivity,
+        DeleteActivity,
+        CreateProject,
+        PatchProject,
+        DeleteProject,
+        UpsertProject,
+        PrepareMembership,
+        EditMembershipText,
+        DecideMembershipStatus,
+        EndMembership,
+        DeleteMembership,
+        CreateReportBack,
+        PatchReportBack,
+        DeleteReportBack,
+        CreateEvaluation,
+        PatchEvaluation,
+        SubmitEvaluation,
+        DeleteEvaluation,
+        ApproveEvaluation,
+    ]);
+    for w in acts {
+        for role in ROLES {
+            let (r, unchanged) = attempt_work(&app, w, role).await;
+            if work_allowed(w).contains(&role) {
+                assert!(
+                    r.status.is_success(),
+                    "{role} must be allowed to {w:?}: {} {}",
+                    r.status,
+                    r.text
+                );
+            } else {
+                r.expect(403);
+                let needed: Vec<&str> = r.body["required_roles"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
+                // A status change passes the gate for preparing memberships first; only an officer
+                // gets as far as the board-only check.
+                let expected: &[&str] = match w {
+                    DecideMembershipStatus if role != "officer" => &["board", "officer"],
+                    _ => work_allowed(w),
+                };
+                assert_eq!(needed, expected, "{role} {w:?}: {}", r.text);
+                assert!(unchanged, "refused {w:?} by {role} changed the database");
+            }
+        }
+    }
+}

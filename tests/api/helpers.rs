@@ -363,29 +363,26 @@ impl TestApp {
         use intl_api::db::schema::*;
         let pool = db::build_pool(&self.db.url, 1);
         let mut c = pool.get().expect("db");
-        vec![
-            (
-                "documents",
-                documents::table.count().get_result(&mut c).unwrap(),
-            ),
-            ("goals", goals::table.count().get_result(&mut c).unwrap()),
-            (
-                "goal_serves",
-                goal_serves::table.count().get_result(&mut c).unwrap(),
-            ),
-            (
-                "audit_events",
-                audit_events::table.count().get_result(&mut c).unwrap(),
-            ),
-            (
-                "change_events",
-                change_events::table.count().get_result(&mut c).unwrap(),
-            ),
-            (
-                "app_settings",
-                app_settings::table.count().get_result(&mut c).unwrap(),
-            ),
-        ]
+        macro_rules! counts {
+            ($($t:ident),+) => { vec![$((stringify!($t), $t::table.count().get_result(&mut c).unwrap())),+] };
+        }
+        counts!(
+            documents,
+            goals,
+            goal_serves,
+            organisations,
+            activities,
+            projects,
+            project_partners,
+            memberships,
+            report_backs,
+            evaluations,
+            external_ids,
+            resource_links,
+            audit_events,
+            change_events,
+            app_settings
+        )
     }
 
     /// Versions of every record, to prove nothing changed.
@@ -393,15 +390,19 @@ impl TestApp {
         use intl_api::db::schema::*;
         let pool = db::build_pool(&self.db.url, 1);
         let mut c = pool.get().expect("db");
-        let mut v: Vec<(String, i64)> = documents::table
-            .select((documents::id, documents::version))
-            .load(&mut c)
-            .unwrap();
-        v.extend(
-            goals::table
-                .select((goals::id, goals::version))
-                .load::<(String, i64)>(&mut c)
-                .unwrap(),
+        let mut v: Vec<(String, i64)> = Vec::new();
+        macro_rules! versions {
+            ($($t:ident),+) => { $(v.extend($t::table.select(($t::id, $t::version)).load::<(String, i64)>(&mut c).unwrap());)+ };
+        }
+        versions!(
+            documents,
+            goals,
+            organisations,
+            activities,
+            projects,
+            memberships,
+            report_backs,
+            evaluations
         );
         v.sort();
         v

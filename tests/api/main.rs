@@ -31,6 +31,7 @@ fn main() {
     let args = Arguments::from_args();
     let both: Vec<(&str, TestFn)> = tests![
         access::matrix_for_documents_and_goals,
+        access::matrix_for_the_running_work,
         auth::missing_and_malformed_tokens_get_401,
         auth::bad_tokens_get_401,
         auth::token_without_role_gets_403,
