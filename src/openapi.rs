@@ -165,3 +165,86 @@ pub fn spec_json() -> String {
     s.push('\n');
     s
 }
+
+/// The sets of problem responses operations share, so each operation names its set once.
+pub mod errors {
+    use std::collections::BTreeMap;
+
+    use utoipa::openapi::{Ref, RefOr, Response};
+
+    macro_rules! problem_set {
+        ($(#[$doc:meta])* $name:ident: $($status:literal => $resp:ident),+) => {
+            $(#[$doc])*
+            pub struct $name;
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    [$(($status.to_string(), RefOr::Ref(Ref::from_response_name(stringify!($resp))))),+]
+                        .into_iter()
+                        .collect()
+                }
+            }
+        };
+    }
+
+    problem_set!(
+        /// A collection read.
+        ListErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A collection read under a parent that may not exist.
+        NestedListErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A single read.
+        GetErrors: "401" => Unauthorized, "403" => Forbidden, "404" => NotFound, "503" => Unavailable
+    );
+    problem_set!(
+        /// A create with a JSON body.
+        CreateErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "413" => PayloadTooLarge, "415" => UnsupportedMediaType, "422" => ValidationFailed,
+        "503" => Unavailable
+    );
+    problem_set!(
+        /// A create whose target's state may refuse it.
+        CreateStatefulErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "409" => Conflict, "413" => PayloadTooLarge, "415" => UnsupportedMediaType,
+        "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A create under a parent that may not exist.
+        NestedCreateErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "413" => PayloadTooLarge, "415" => UnsupportedMediaType,
+        "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A merge patch.
+        PatchErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "412" => PreconditionFailed, "413" => PayloadTooLarge,
+        "415" => UnsupportedMediaType, "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A merge patch, or an action with a body, on a record whose state may refuse it.
+        PatchStatefulErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "409" => Conflict, "412" => PreconditionFailed,
+        "413" => PayloadTooLarge, "415" => UnsupportedMediaType, "422" => ValidationFailed,
+        "503" => Unavailable
+    );
+    problem_set!(
+        /// A delete.
+        DeleteErrors: "401" => Unauthorized, "403" => Forbidden, "404" => NotFound,
+        "412" => PreconditionFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A delete, or an action without a body, on a record whose state may refuse it.
+        StatefulErrors: "401" => Unauthorized, "403" => Forbidden, "404" => NotFound,
+        "409" => Conflict, "412" => PreconditionFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A create-or-replace by external id.
+        UpsertErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "412" => PreconditionFailed, "413" => PayloadTooLarge, "415" => UnsupportedMediaType,
+        "422" => ValidationFailed, "503" => Unavailable
+    );
+}

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use super::*;
 use crate::{
     access::Action, app::AppState, auth::Caller, crud, error::ApiResult, model::parse_time_param,
-    openapi::responses::*, pagination::Page,
+    openapi::errors::*, pagination::Page,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -44,11 +44,7 @@ pub struct ActivityListQuery {
     responses(
         (status = 200, description = "A page of activities", body = Page<Activity>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/activities")]
@@ -124,10 +120,7 @@ pub async fn list_activities(
         (status = 200, description = "The activity", body = Activity,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/activities/{id}")]
@@ -149,13 +142,7 @@ pub async fn get_activity(
         (status = 201, description = "Created", body = Activity,
             headers(("Location" = String, description = "The new activity's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     )
 )]
 #[post("/activities")]
@@ -179,15 +166,7 @@ pub async fn create_activity(
     responses(
         (status = 200, description = "The changed activity", body = Activity,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchErrors,
     )
 )]
 #[patch("/activities/{id}")]
@@ -217,11 +196,7 @@ pub async fn patch_activity(
            ("If-Match" = Option<String>, Header, description = "Delete only if the activity still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        DeleteErrors,
     )
 )]
 #[delete("/activities/{id}")]

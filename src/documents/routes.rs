@@ -16,7 +16,7 @@ use crate::{
     goals,
     http::{self, IfMatch},
     model::{parse_time_param, Checks},
-    openapi::responses::*,
+    openapi::errors::*,
     pagination::{self, Page, PageRequest},
 };
 
@@ -50,11 +50,7 @@ pub struct DocumentListQuery {
     responses(
         (status = 200, description = "A page of documents", body = Page<Document>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/documents")]
@@ -150,10 +146,7 @@ pub async fn list_documents(
         (status = 200, description = "The document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/documents/{id}")]
@@ -178,13 +171,7 @@ pub async fn get_document(
         (status = 201, description = "Created as a draft", body = Document,
             headers(("Location" = String, description = "The new document's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     )
 )]
 #[post("/documents")]
@@ -217,16 +204,7 @@ pub async fn create_document(
     responses(
         (status = 200, description = "The changed document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[patch("/documents/{id}")]
@@ -282,12 +260,7 @@ pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiRes
            ("If-Match" = Option<String>, Header, description = "Delete only if the document still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[delete("/documents/{id}")]
@@ -326,12 +299,7 @@ pub async fn delete_document(
     responses(
         (status = 200, description = "The proposed document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[post("/documents/{id}/propose")]
@@ -376,16 +344,7 @@ pub async fn propose_document(
     responses(
         (status = 200, description = "The adopted document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[post("/documents/{id}/adopt")]
@@ -465,12 +424,7 @@ pub async fn adopt_document(
         (status = 201, description = "The new draft revision", body = Document,
             headers(("Location" = String, description = "The revision's URL"),
                     ("ETag" = String, description = "Strong ETag of the revision"))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[post("/documents/{id}/revisions")]

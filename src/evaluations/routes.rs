@@ -13,7 +13,7 @@ use crate::{
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
-    openapi::responses::*,
+    openapi::errors::*,
     pagination::Page,
 };
 
@@ -44,11 +44,7 @@ pub struct EvaluationListQuery {
     responses(
         (status = 200, description = "A page of evaluations", body = Page<Evaluation>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/evaluations")]
@@ -115,10 +111,7 @@ pub async fn list_evaluations(
         (status = 200, description = "The evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/evaluations/{id}")]
@@ -140,13 +133,7 @@ pub async fn get_evaluation(
         (status = 201, description = "Created", body = Evaluation,
             headers(("Location" = String, description = "The new evaluation's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     )
 )]
 #[post("/evaluations")]
@@ -170,16 +157,7 @@ pub async fn create_evaluation(
     responses(
         (status = 200, description = "The changed evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[patch("/evaluations/{id}")]
@@ -209,12 +187,7 @@ pub async fn patch_evaluation(
            ("If-Match" = Option<String>, Header, description = "Delete only if the evaluation still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[delete("/evaluations/{id}")]
@@ -236,12 +209,7 @@ pub async fn delete_evaluation(
     responses(
         (status = 200, description = "The submitted evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[post("/evaluations/{id}/submit")]
@@ -266,16 +234,7 @@ pub async fn submit_evaluation(
     responses(
         (status = 200, description = "The approved evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[post("/evaluations/{id}/approve")]

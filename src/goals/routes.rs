@@ -14,7 +14,7 @@ use crate::{
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
-    openapi::responses::*,
+    openapi::errors::*,
     pagination::{self, Page, PageRequest},
 };
 
@@ -46,11 +46,7 @@ pub struct GoalListQuery {
     responses(
         (status = 200, description = "A page of goals", body = Page<Goal>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/goals")]
@@ -112,10 +108,7 @@ pub async fn list_goals(
         (status = 200, description = "The goal", body = Goal,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/goals/{id}")]
@@ -140,14 +133,7 @@ pub async fn get_goal(
         (status = 201, description = "Created", body = Goal,
             headers(("Location" = String, description = "The new goal's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateStatefulErrors,
     )
 )]
 #[post("/goals")]
@@ -180,16 +166,7 @@ pub async fn create_goal(
     responses(
         (status = 200, description = "The changed goal", body = Goal,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[patch("/goals/{id}")]
@@ -221,12 +198,7 @@ pub async fn patch_goal(
            ("If-Match" = Option<String>, Header, description = "Delete only if the goal still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[delete("/goals/{id}")]

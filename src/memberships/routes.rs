@@ -15,7 +15,7 @@ use crate::{
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
-    openapi::responses::*,
+    openapi::errors::*,
     pagination::Page,
 };
 
@@ -49,11 +49,7 @@ pub struct MembershipListQuery {
     responses(
         (status = 200, description = "A page of memberships", body = Page<Membership>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/memberships")]
@@ -128,10 +124,7 @@ pub async fn list_memberships(
         (status = 200, description = "The membership", body = Membership,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/memberships/{id}")]
@@ -154,13 +147,7 @@ pub async fn get_membership(
         (status = 201, description = "Created", body = Membership,
             headers(("Location" = String, description = "The new membership's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     )
 )]
 #[post("/memberships")]
@@ -184,16 +171,7 @@ pub async fn create_membership(
     responses(
         (status = 200, description = "The changed membership", body = Membership,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[patch("/memberships/{id}")]
@@ -223,12 +201,7 @@ pub async fn patch_membership(
            ("If-Match" = Option<String>, Header, description = "Delete only if the membership still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[delete("/memberships/{id}")]
@@ -258,16 +231,7 @@ pub async fn delete_membership(
     responses(
         (status = 200, description = "The ended membership", body = Membership,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchStatefulErrors,
     )
 )]
 #[post("/memberships/{id}/end")]
@@ -316,12 +280,7 @@ pub struct ReportBackListQuery {
     responses(
         (status = 200, description = "A page of report-backs", body = Page<ReportBack>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        NestedListErrors,
     )
 )]
 #[get("/memberships/{id}/report-backs")]
@@ -366,14 +325,7 @@ pub async fn list_report_backs(
         (status = 201, description = "Created", body = ReportBack,
             headers(("Location" = String, description = "The new report-back's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        NestedCreateErrors,
     )
 )]
 #[post("/memberships/{id}/report-backs")]
@@ -411,10 +363,7 @@ pub async fn create_report_back(
         (status = 200, description = "The report-back", body = ReportBack,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/memberships/{id}/report-backs/{report_back_id}")]
@@ -442,15 +391,7 @@ pub async fn get_report_back(
     responses(
         (status = 200, description = "The changed report-back", body = ReportBack,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchErrors,
     )
 )]
 #[patch("/memberships/{id}/report-backs/{report_back_id}")]
@@ -486,11 +427,7 @@ pub async fn patch_report_back(
            ("If-Match" = Option<String>, Header, description = "Delete only if the report-back still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        DeleteErrors,
     )
 )]
 #[delete("/memberships/{id}/report-backs/{report_back_id}")]

@@ -12,7 +12,7 @@ use crate::{
     crud, db,
     error::ApiResult,
     model::parse_time_param,
-    openapi::responses::*,
+    openapi::errors::*,
     pagination::{self, Page, PageRequest},
 };
 
@@ -45,11 +45,7 @@ pub struct OrganisationListQuery {
     responses(
         (status = 200, description = "A page of organisations", body = Page<Organisation>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/organisations")]
@@ -120,10 +116,7 @@ pub async fn list_organisations(
         (status = 200, description = "The organisation", body = Organisation,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/organisations/{id}")]
@@ -145,13 +138,7 @@ pub async fn get_organisation(
         (status = 201, description = "Created", body = Organisation,
             headers(("Location" = String, description = "The new organisation's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     )
 )]
 #[post("/organisations")]
@@ -175,15 +162,7 @@ pub async fn create_organisation(
     responses(
         (status = 200, description = "The changed organisation", body = Organisation,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchErrors,
     )
 )]
 #[patch("/organisations/{id}")]
@@ -213,12 +192,7 @@ pub async fn patch_organisation(
            ("If-Match" = Option<String>, Header, description = "Delete only if the organisation still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        StatefulErrors,
     )
 )]
 #[delete("/organisations/{id}")]
@@ -247,14 +221,7 @@ pub async fn delete_organisation(
         (status = 201, description = "Created", body = Organisation,
             headers(("Location" = String, description = "The new organisation's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        UpsertErrors,
     )
 )]
 #[put("/organisations/by-external-id/{scheme}/{value}")]

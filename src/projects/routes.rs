@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use super::*;
 use crate::{
     access::Action, app::AppState, auth::Caller, crud, error::ApiResult, model::parse_time_param,
-    openapi::responses::*, pagination::Page,
+    openapi::errors::*, pagination::Page,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -47,11 +47,7 @@ pub struct ProjectListQuery {
     responses(
         (status = 200, description = "A page of projects", body = Page<Project>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        ListErrors,
     )
 )]
 #[get("/projects")]
@@ -129,10 +125,7 @@ pub async fn list_projects(
         (status = 200, description = "The project", body = Project,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
         (status = 304, description = "The caller's copy is current"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        GetErrors,
     )
 )]
 #[get("/projects/{id}")]
@@ -154,13 +147,7 @@ pub async fn get_project(
         (status = 201, description = "Created", body = Project,
             headers(("Location" = String, description = "The new project's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     )
 )]
 #[post("/projects")]
@@ -184,15 +171,7 @@ pub async fn create_project(
     responses(
         (status = 200, description = "The changed project", body = Project,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        PatchErrors,
     )
 )]
 #[patch("/projects/{id}")]
@@ -222,11 +201,7 @@ pub async fn patch_project(
            ("If-Match" = Option<String>, Header, description = "Delete only if the project still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 503, response = Unavailable),
+        DeleteErrors,
     )
 )]
 #[delete("/projects/{id}")]
@@ -255,14 +230,7 @@ pub async fn delete_project(
         (status = 201, description = "Created", body = Project,
             headers(("Location" = String, description = "The new project's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        UpsertErrors,
     )
 )]
 #[put("/projects/by-external-id/{scheme}/{value}")]
