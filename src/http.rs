@@ -53,8 +53,15 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let path = req.path().to_string();
-    // Handlers and extractors report errors inside the response, where they are rendered below.
-    let res = next.call(req).await?.map_into_boxed_body();
+    // No stored text can hold NUL (PostgreSQL refuses it), so no id or filter can either.
+    let res = if has_nul(req.uri().path()) || req.uri().query().is_some_and(has_nul) {
+        let res = ApiError::BadRequest("the path or query contains a NUL character".into())
+            .response(Some(path.clone()), Some(id.clone()));
+        req.into_response(res).map_into_boxed_body()
+    } else {
+        // Handlers and extractors report errors inside the response, rendered below.
+        next.call(req).await?.map_into_boxed_body()
+    };
     let mut res = normalise_error(res, &path, &id);
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut()
@@ -67,6 +74,10 @@ pub async fn middleware(
         started.elapsed().as_secs_f64() * 1000.0
     );
     Ok(res)
+}
+
+fn has_nul(s: &str) -> bool {
+    s.contains("%00") || s.contains('\0')
 }
 
 fn normalise_error(
@@ -182,12 +193,99 @@ pub fn json_value(
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8 ({e})")))?;
-    let value: Value = serde_json::from_str(text)
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde::Deserialize::deserialize(&mut de)
+        .and_then(|StrictValue(v)| de.end().map(|_| v))
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::validation("", "the body must be a JSON object"));
     }
     Ok(value)
+}
+
+/// The body of an action that takes none: nothing, or `{}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EmptyBody {}
+
+/// Actions that take no body accept none, or an empty JSON object; anything else is refused
+/// like any bad body, so a client's mistake is never silently ignored.
+pub fn no_body(req: &HttpRequest, body: &web::Bytes) -> Result<(), ApiError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let value = json_value(req, body, false)?;
+    match value.as_object() {
+        Some(map) if map.is_empty() => Ok(()),
+        Some(map) => Err(ApiError::Validation(
+            map.keys()
+                .map(|k| FieldError::new(k.as_str(), "this action takes no fields"))
+                .collect(),
+        )),
+        None => Err(ApiError::validation("", "this action takes no body")),
+    }
+}
+
+/// A JSON value that refuses an object naming the same key twice (which `serde_json::Value`
+/// would quietly resolve to the last), so a body means one thing only.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(v) = map.next_value()?;
+            if out.insert(key.clone(), v).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} appears twice in one object"
+                )));
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// Turns a JSON value into a typed input, naming the field a type error is in.

@@ -296,10 +296,12 @@ pub async fn delete_document(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Document id"),
            ("If-Match" = Option<String>, Header, description = "Act only if the document still has this ETag")),
+    request_body(content = Option<crate::http::EmptyBody>, content_type = "application/json",
+        description = "None, or an empty object"),
     responses(
         (status = 200, description = "The proposed document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        StatefulErrors,
+        PatchStatefulErrors,
     )
 )]
 #[post("/documents/{id}/propose")]
@@ -308,8 +310,10 @@ pub async fn propose_document(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::ProposeDocument)?;
+    http::no_body(&req, &body)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let id = id.into_inner();
@@ -420,11 +424,13 @@ pub async fn adopt_document(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Id of the adopted document to revise"),
            ("If-Match" = Option<String>, Header, description = "Act only if the document still has this ETag")),
+    request_body(content = Option<crate::http::EmptyBody>, content_type = "application/json",
+        description = "None, or an empty object"),
     responses(
         (status = 201, description = "The new draft revision", body = Document,
             headers(("Location" = String, description = "The revision's URL"),
                     ("ETag" = String, description = "Strong ETag of the revision"))),
-        StatefulErrors,
+        PatchStatefulErrors,
     )
 )]
 #[post("/documents/{id}/revisions")]
@@ -433,8 +439,10 @@ pub async fn revise_document(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::ReviseDocument)?;
+    http::no_body(&req, &body)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let id = id.into_inner();

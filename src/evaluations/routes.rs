@@ -206,10 +206,12 @@ pub async fn delete_evaluation(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Evaluation id"),
            ("If-Match" = Option<String>, Header, description = "Act only if the evaluation still has this ETag")),
+    request_body(content = Option<crate::http::EmptyBody>, content_type = "application/json",
+        description = "None, or an empty object"),
     responses(
         (status = 200, description = "The submitted evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        StatefulErrors,
+        PatchStatefulErrors,
     )
 )]
 #[post("/evaluations/{id}/submit")]
@@ -218,8 +220,10 @@ pub async fn submit_evaluation(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::DraftEvaluation)?;
+    http::no_body(&req, &body)?;
     step(req, caller, state, id.into_inner(), None).await
 }
 

@@ -56,10 +56,25 @@ pub async fn bad_tokens_get_401(app: TestApp) {
         ("unknown role", token_with(json!({"roles": ["king"]}))),
         ("empty sub", token_with(json!({"sub": ""}))),
     ];
+    // A real, correctly signed token, but over 8 KiB.
+    let huge = token_with(json!({"roles": ["board"], "name": "x".repeat(9000)}));
+    let mut cases = cases;
+    cases.push(("over 8 KiB", huge));
     for (what, t) in cases {
         let r = with_auth(&app, Some(&format!("Bearer {t}"))).await;
         assert_eq!(r.status.as_u16(), 401, "{what}: {}", r.text);
         assert_401(&r);
+        // The same token on a write changes nothing.
+        let before = app.snapshot();
+        let r = app
+            .send(
+                app.request(Method::POST, "/v1/documents", None)
+                    .bearer_auth(&t)
+                    .json(&json!({"kind": "programme", "title": "x"})),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 401, "{what}: {}", r.text);
+        assert_eq!(app.snapshot(), before, "{what}");
     }
     // Signed with another secret.
     let claims = json!({"sub": "x", "roles": ["board"], "iss": ISS, "aud": AUD, "exp": now + 600});

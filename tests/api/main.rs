@@ -10,6 +10,7 @@ mod errors;
 mod evaluations;
 mod goals;
 mod helpers;
+mod hostile;
 mod keys;
 mod memberships;
 mod openapi;
@@ -65,6 +66,8 @@ fn main() {
         evaluations::validation,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
+        hostile::every_write_endpoint_refuses_hostile_bodies,
+        hostile::metacharacters_round_trip_on_every_resource,
         openapi::served_spec_matches_committed_file,
         openapi::every_operation_documents_security_and_errors,
         shipped::policy_2018_is_loaded_once,
