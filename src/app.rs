@@ -240,8 +240,8 @@ impl Application {
                 .await
                 .map_err(|e| e.to_string())??
         };
-        let spec = openapi::spec();
-        let table = web::Data::new(RouteTable::from_spec(&spec));
+        let spec = openapi::spec_value();
+        let table = web::Data::new(RouteTable::from_spec(&openapi::spec()));
         let state = web::Data::new(AppState { pool, cursor_key });
         let verifier = web::Data::new(verifier);
         let listener = TcpListener::bind(settings.bind)
@@ -258,7 +258,10 @@ impl Application {
                 .app_data(verifier.clone())
                 .app_data(table.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", spec.clone()),
+                )
                 .route(
                     "/docs",
                     web::get().to(|| async {

@@ -156,13 +156,23 @@ fn from_foreign(status: StatusCode, text: &str) -> ApiError {
     }
 }
 
-/// Reads a JSON body: checks the content type, the syntax (400) and the shape (422 naming the
-/// field). `merge_patch` also accepts `application/merge-patch+json`.
+/// Reads a JSON object body: checks the content type (415), the size (413), the encoding and
+/// syntax (400) and that it is an object (422). `merge_patch` also accepts
+/// `application/merge-patch+json`.
 pub fn json_value(
     req: &HttpRequest,
     body: &web::Bytes,
     merge_patch: bool,
 ) -> Result<Value, ApiError> {
+    let value = json_any(req, body, merge_patch)?;
+    if !value.is_object() {
+        return Err(ApiError::validation("", "the body must be a JSON object"));
+    }
+    Ok(value)
+}
+
+/// Any JSON value, with the same checks of type, size, encoding and syntax.
+fn json_any(req: &HttpRequest, body: &web::Bytes, merge_patch: bool) -> Result<Value, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -197,24 +207,22 @@ pub fn json_value(
     let value = serde::Deserialize::deserialize(&mut de)
         .and_then(|StrictValue(v)| de.end().map(|_| v))
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::validation("", "the body must be a JSON object"));
-    }
     Ok(value)
 }
 
-/// The body of an action that takes none: nothing, or `{}`.
+/// The body of an action that takes none: nothing, `null` or `{}`.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct EmptyBody {}
 
-/// Actions that take no body accept none, or an empty JSON object; anything else is refused
+/// Actions that take no body accept none, `null` or an empty JSON object; anything else is refused
 /// like any bad body, so a client's mistake is never silently ignored.
 pub fn no_body(req: &HttpRequest, body: &web::Bytes) -> Result<(), ApiError> {
-    if body.is_empty() {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
-    let value = json_value(req, body, false)?;
+    let value = json_any(req, body, false)?;
     match value.as_object() {
+        None if value.is_null() => Ok(()),
         Some(map) if map.is_empty() => Ok(()),
         Some(map) => Err(ApiError::Validation(
             map.keys()
@@ -253,6 +261,10 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // `3.0` is the integer 3 (as JSON Schema reads it), so integer fields accept it.
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            return Ok(Value::from(v as i64));
+        }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {

@@ -131,19 +131,12 @@ impl Modify for Security {
     }
 }
 
-/// Finishes the document the routes produced: every operation can fail with a 500.
+/// Finishes the document the routes produced: every operation can fail with a 500, and every
+/// operation that creates a record links to the operations on it (OpenAPI links), so clients
+/// and tools can follow create -> get -> patch -> action -> delete.
 pub fn finish(mut spec: Spec) -> Spec {
     for item in spec.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations_mut(item) {
             op.responses
                 .responses
                 .entry("500".into())
@@ -152,16 +145,144 @@ pub fn finish(mut spec: Spec) -> Spec {
                 });
         }
     }
+    add_links(&mut spec);
     spec
 }
 
-/// The document as committed in `openapi/openapi.json`.
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// `{name}` segments of a path template.
+fn path_params(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+fn add_links(spec: &mut Spec) {
+    use utoipa::openapi::link::LinkBuilder;
+    // (path, method, operation id) of every operation, to link to.
+    let mut targets: Vec<(String, &'static str, String)> = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        for (method, op) in [
+            ("get", &item.get),
+            ("post", &item.post),
+            ("put", &item.put),
+            ("patch", &item.patch),
+            ("delete", &item.delete),
+        ] {
+            if let Some(op) = op {
+                if let Some(id) = &op.operation_id {
+                    targets.push((path.clone(), method, id.clone()));
+                }
+            }
+        }
+    }
+    for (path, item) in spec.paths.paths.iter_mut() {
+        // A POST on a collection creates; a PUT by external id creates or replaces.
+        let (collection, op, statuses) =
+            if let Some(op) = item.post.as_mut().filter(|_| !path.ends_with('}')) {
+                (path.clone(), op, vec!["201"])
+            } else if let (Some(op), Some(i)) = (item.put.as_mut(), path.find("/by-external-id/")) {
+                (path[..i].to_string(), op, vec!["200", "201"])
+            } else {
+                continue;
+            };
+        let own = path_params(path);
+        for status in statuses {
+            let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) else {
+                continue;
+            };
+            for (target, method, target_id) in &targets {
+                let Some(rest) = target.strip_prefix(&format!("{collection}/{{")) else {
+                    continue;
+                };
+                let new_param = rest.split('}').next().unwrap_or_default();
+                if (method == &"post" && !rest.contains("}/")) || target == path {
+                    continue;
+                }
+                let mut link = LinkBuilder::new()
+                    .operation_id(target_id.clone())
+                    .description(format!(
+                        "{} {target} on the record this response describes",
+                        method.to_uppercase()
+                    ));
+                for p in path_params(target) {
+                    let value = if p == new_param {
+                        "$response.body#/id".to_string()
+                    } else if own.contains(&p) {
+                        format!("$request.path.{p}")
+                    } else {
+                        continue;
+                    };
+                    link = link.parameter(p, value);
+                }
+                let name = target_id
+                    .split('_')
+                    .map(|w| {
+                        let mut c = w.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                            .unwrap_or_default()
+                    })
+                    .collect::<String>();
+                response.links.insert(name, RefOr::T(link.build()));
+            }
+        }
+    }
+}
+
+/// The document the routes describe, as utoipa builds it.
 pub fn spec() -> Spec {
     crate::app::routes_and_spec().1
 }
 
+/// The document as served at `/openapi.json` and committed in `openapi/openapi.json`.
+pub fn spec_value() -> serde_json::Value {
+    let mut v = serde_json::to_value(crate::app::routes_and_spec().1).expect("the spec serialises");
+    camel_case_links(&mut v);
+    v
+}
+
+/// utoipa writes a Link's fields in snake_case; OpenAPI names them in camelCase.
+fn camel_case_links(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut() {
+                    if let Some(l) = link.as_object_mut() {
+                        for (from, to) in [
+                            ("operation_id", "operationId"),
+                            ("operation_ref", "operationRef"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(x) = l.remove(from) {
+                                l.insert(to.into(), x);
+                            }
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(camel_case_links);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
+}
+
 pub fn spec_json() -> String {
-    let mut s = spec().to_pretty_json().expect("the spec serialises");
+    let mut s = serde_json::to_string_pretty(&spec_value()).expect("the spec serialises");
     s.push('\n');
     s
 }

@@ -53,7 +53,7 @@ impl PageRequest {
                 }
             },
         };
-        let after = match cursor {
+        let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(decode(key, &scope, c)?),
         };
