@@ -56,7 +56,11 @@ pub struct Health {
 }
 
 /// Liveness: the process is up (the database is not checked).
-#[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(
+    tag = "health",
+    security(()),
+    responses((status = 200, description = "Alive", body = Health), (status = 400, response = BadRequest))
+)]
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -67,8 +71,10 @@ async fn healthz() -> HttpResponse {
 /// Readiness: the database answers.
 #[utoipa::path(
     tag = "health",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
+        (status = 400, response = BadRequest),
         (status = 503, response = Unavailable),
     )
 )]

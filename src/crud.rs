@@ -94,10 +94,12 @@ pub async fn patch<E: Entity>(
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let e = db::write(&state.pool, move |conn| {
+        // 404, then 409 (state), 422 (body), 412 (precondition): a bad body is reported as
+        // such even when the ETag is stale too.
         let before = E::load(conn, &id)?;
-        if_match.check(before.version())?;
         before.ensure_writable()?;
         let input = apply_patch::<E>(&before, &patch)?;
+        if_match.check(before.version())?;
         E::update(conn, &actor, &before, input)
     })
     .await?;

@@ -97,7 +97,9 @@ council/board split of decision power. Errors are `application/problem+json` (RF
 Lists use keyset pagination (`limit`, `cursor`, `next_cursor`, `Link: rel=\"next\"`). \
 Single resources carry a strong `ETag`; send it in `If-Match` to change them safely.",
         license(name = "MIT", identifier = "MIT"),
+        contact(name = "Region Västernorrland, international work", url = "https://www.rvn.se"),
     ),
+    servers((url = "/", description = "This service, wherever it is deployed")),
     components(
         schemas(crate::error::Problem, crate::error::FieldError, crate::access::Role),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
@@ -137,6 +139,9 @@ impl Modify for Security {
 pub fn finish(mut spec: Spec) -> Spec {
     for item in spec.paths.paths.values_mut() {
         for op in operations_mut(item) {
+            if op.description.is_none() {
+                op.description = op.summary.clone();
+            }
             op.responses
                 .responses
                 .entry("500".into())

@@ -223,12 +223,12 @@ pub async fn patch_document(
     let id = id.into_inner();
     let doc = db::write(&state.pool, move |conn| {
         let before = load(conn, &id)?;
-        if_match.check(before.version)?;
         ensure_editable(&before)?;
         let mut current = input_json(&before);
         http::merge_patch(&mut current, &patch);
         let input: DocumentInput = http::from_value(current)?;
         input.validate()?;
+        if_match.check(before.version)?;
         let after = with_input(&before, input);
         update(conn, &actor, "update", &before, after)
     })

@@ -414,7 +414,6 @@ pub fn patch(
     check_precondition: impl FnOnce(i64) -> Result<(), ApiError>,
 ) -> Result<Goal, ApiError> {
     let before = load(conn, id)?;
-    check_precondition(before.version)?;
     editable_document(conn, &before.document_id)?;
     let mut current = serde_json::to_value(GoalInput::of(&before)).map_err(ApiError::internal)?;
     crate::http::merge_patch(&mut current, patch);
@@ -427,6 +426,7 @@ pub fn patch(
         ));
     }
     check_links(conn, Some(id), &input)?;
+    check_precondition(before.version)?;
     let after = Goal {
         parent_id: input.parent_id,
         kind: input.kind,
