@@ -151,7 +151,38 @@ pub fn finish(mut spec: Spec) -> Spec {
         }
     }
     add_links(&mut spec);
+    patch_schemas(&mut spec);
     spec
+}
+
+/// A merge patch names only what it changes: every PATCH body gets its own schema, the writable
+/// fields with none required (`DocumentInput` -> `DocumentPatch`).
+fn patch_schemas(spec: &mut Spec) {
+    use utoipa::openapi::{schema::Schema, Ref};
+    let mut patches: Vec<(String, String)> = Vec::new();
+    for item in spec.paths.paths.values_mut() {
+        let Some(op) = item.patch.as_mut() else { continue };
+        let Some(body) = op.request_body.as_mut() else { continue };
+        for content in body.content.values_mut() {
+            if let Some(RefOr::Ref(r)) = &content.schema {
+                let input = r.ref_location.rsplit('/').next().unwrap_or_default().to_string();
+                let patch = format!("{}Patch", input.strip_suffix("Input").unwrap_or(&input));
+                content.schema = Some(RefOr::Ref(Ref::from_schema_name(&patch)));
+                patches.push((input, patch));
+            }
+        }
+    }
+    let Some(components) = spec.components.as_mut() else { return };
+    for (input, patch) in patches {
+        if let Some(RefOr::T(Schema::Object(obj))) = components.schemas.get(&input) {
+            let mut obj = obj.clone();
+            obj.required.clear();
+            obj.description = Some(format!(
+                "A JSON merge patch (RFC 7396) of {input}: any subset of its fields; null removes an optional one."
+            ));
+            components.schemas.insert(patch, RefOr::T(Schema::Object(obj)));
+        }
+    }
 }
 
 fn operations_mut(
