@@ -151,38 +151,7 @@ pub fn finish(mut spec: Spec) -> Spec {
         }
     }
     add_links(&mut spec);
-    patch_schemas(&mut spec);
     spec
-}
-
-/// A merge patch names only what it changes: every PATCH body gets its own schema, the writable
-/// fields with none required (`DocumentInput` -> `DocumentPatch`).
-fn patch_schemas(spec: &mut Spec) {
-    use utoipa::openapi::{schema::Schema, Ref};
-    let mut patches: Vec<(String, String)> = Vec::new();
-    for item in spec.paths.paths.values_mut() {
-        let Some(op) = item.patch.as_mut() else { continue };
-        let Some(body) = op.request_body.as_mut() else { continue };
-        for content in body.content.values_mut() {
-            if let Some(RefOr::Ref(r)) = &content.schema {
-                let input = r.ref_location.rsplit('/').next().unwrap_or_default().to_string();
-                let patch = format!("{}Patch", input.strip_suffix("Input").unwrap_or(&input));
-                content.schema = Some(RefOr::Ref(Ref::from_schema_name(&patch)));
-                patches.push((input, patch));
-            }
-        }
-    }
-    let Some(components) = spec.components.as_mut() else { return };
-    for (input, patch) in patches {
-        if let Some(RefOr::T(Schema::Object(obj))) = components.schemas.get(&input) {
-            let mut obj = obj.clone();
-            obj.required.clear();
-            obj.description = Some(format!(
-                "A JSON merge patch (RFC 7396) of {input}: any subset of its fields; null removes an optional one."
-            ));
-            components.schemas.insert(patch, RefOr::T(Schema::Object(obj)));
-        }
-    }
 }
 
 fn operations_mut(
@@ -288,7 +257,72 @@ pub fn spec() -> Spec {
 pub fn spec_value() -> serde_json::Value {
     let mut v = serde_json::to_value(crate::app::routes_and_spec().1).expect("the spec serialises");
     camel_case_links(&mut v);
+    patch_schemas(&mut v);
     v
+}
+
+/// A merge patch names only what it changes: every PATCH body gets its own schema
+/// (`DocumentInput` -> `DocumentPatch`) with no field required, and every field the record may
+/// lack also accepting null, which removes it (or restores its default).
+fn patch_schemas(spec: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let mut inputs = Vec::new();
+    if let Some(paths) = spec["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            let Some(content) = item
+                .pointer_mut("/patch/requestBody/content")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for media in content.values_mut() {
+                let Some(input) = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                let patch = format!("{}Patch", input.strip_suffix("Input").unwrap_or(&input));
+                media["schema"] = json!({"$ref": format!("#/components/schemas/{patch}")});
+                inputs.push((input, patch));
+            }
+        }
+    }
+    let nullable = |s: &Value| {
+        s["type"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("null")))
+            || ["oneOf", "anyOf"].iter().any(|k| {
+                s[k].as_array()
+                    .is_some_and(|a| a.contains(&json!({"type": "null"})))
+            })
+    };
+    let schemas = &mut spec["components"]["schemas"];
+    for (input, patch) in inputs {
+        let mut schema = schemas[&input].clone();
+        let required: Vec<Value> = schema
+            .as_object_mut()
+            .and_then(|o| o.remove("required"))
+            .and_then(|r| r.as_array().cloned())
+            .unwrap_or_default();
+        // Not `additionalProperties: false`: schemathesis 4 then reads the create schema's
+        // required fields into the patch. Unknown fields are refused all the same (422).
+        if let Some(o) = schema.as_object_mut() {
+            o.remove("additionalProperties");
+        }
+        if let Some(props) = schema["properties"].as_object_mut() {
+            for (name, prop) in props.iter_mut() {
+                if !required.contains(&json!(name)) && !nullable(prop) {
+                    *prop = json!({"oneOf": [prop.clone(), {"type": "null"}]});
+                }
+            }
+        }
+        schema["description"] = json!(format!(
+            "A JSON merge patch (RFC 7396) of {input}: any subset of its fields; null removes a field the record may lack, or restores its default. Fields {input} does not have are refused (422)."
+        ));
+        schemas[&patch] = schema;
+    }
 }
 
 /// utoipa writes a Link's fields in snake_case; OpenAPI names them in camelCase.

@@ -410,8 +410,8 @@ pub async fn patch_report_back(
     let (mid, rid) = path.into_inner();
     let r = db::write(&state.pool, move |conn| {
         let before = load_of(conn, &mid, &rid)?;
-        if_match.check(before.version)?;
         let input = crud::apply_patch(&before, &patch)?;
+        if_match.check(before.version)?;
         ReportBack::update(conn, &actor, &before, input)
     })
     .await?;
