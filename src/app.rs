@@ -23,7 +23,7 @@ use crate::{
     db::{self, Pool},
     documents,
     error::{ApiError, ApiResult},
-    evaluations, goals,
+    evaluations, feed, goals,
     http::{self as h, MAX_BODY_BYTES},
     memberships,
     openapi::{self, responses::*},
@@ -160,7 +160,8 @@ pub fn routes_and_spec() -> (
                 .service(evaluations::routes::patch_evaluation)
                 .service(evaluations::routes::delete_evaluation)
                 .service(evaluations::routes::submit_evaluation)
-                .service(evaluations::routes::approve_evaluation),
+                .service(evaluations::routes::approve_evaluation)
+                .service(feed::list_changes),
         )
         .service(healthz)
         .service(readyz)

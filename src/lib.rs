@@ -12,6 +12,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod evaluations;
+pub mod feed;
 pub mod goals;
 pub mod http;
 pub mod links;

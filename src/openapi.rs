@@ -113,6 +113,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
         (name = "projects", description = "International project cooperation, usually EU co-financed"),
         (name = "memberships", description = "Memberships of bodies and networks, representatives' seats, and their report-backs"),
         (name = "evaluations", description = "Follow-up of memberships, projects, activities, documents and goals"),
+        (name = "changes", description = "The change feed: every create, update and delete, in commit order"),
         (name = "health", description = "Liveness and readiness"),
     ),
     modifiers(&Security),

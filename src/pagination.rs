@@ -87,6 +87,16 @@ impl PageRequest {
     }
 }
 
+/// A signed position for other kinds of cursor (the change feed's `seq`).
+pub fn sign_position(key: &CursorKey, scope: &str, position: &str) -> String {
+    encode(key, scope, position)
+}
+
+/// The position a signed cursor carries, or 400 when it was forged or made for another query.
+pub fn verify_position(key: &CursorKey, scope: &str, cursor: &str) -> Result<String, ApiError> {
+    decode(key, scope, cursor)
+}
+
 fn mac(key: &CursorKey, scope: &str, last_id: &str) -> Vec<u8> {
     let mut m = Hmac::<Sha256>::new_from_slice(&key.0).expect("any key length");
     m.update(scope.as_bytes());

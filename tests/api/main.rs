@@ -8,6 +8,7 @@ mod cli;
 mod documents;
 mod errors;
 mod evaluations;
+mod feed;
 mod goals;
 mod helpers;
 mod hostile;
@@ -66,6 +67,9 @@ fn main() {
         evaluations::validation,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
+        feed::replay_rebuilds_the_current_state,
+        feed::concurrent_writers_and_a_polling_reader,
+        feed::cursors_are_checked_and_survive_restarts,
         hostile::every_write_endpoint_refuses_hostile_bodies,
         hostile::metacharacters_round_trip_on_every_resource,
         openapi::served_spec_matches_committed_file,

@@ -1,0 +1,183 @@
+//! `GET /v1/changes`: every create, update and delete of every resource, in commit order.
+//! Events are written by the one write path in the same transaction as the change; on
+//! PostgreSQL that path serialises the feed's writers until commit (see `changes::record`), so
+//! a sequence number handed out is only ever followed by larger ones becoming visible: a reader
+//! that has seen `seq = n` can never later find a committed event with a smaller `seq`.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    access::Action,
+    app::AppState,
+    auth::Caller,
+    db::{self, schema::change_events},
+    error::{ApiError, ApiResult},
+    model::utc,
+    openapi::errors::*,
+    pagination::{self, CursorKey},
+};
+
+pub const MAX_LIMIT: i64 = 1000;
+pub const DEFAULT_LIMIT: i64 = 100;
+
+/// The resource types the feed carries.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "document",
+    "goal",
+    "organisation",
+    "activity",
+    "project",
+    "membership",
+    "report_back",
+    "evaluation",
+];
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeEvent {
+    /// Position in the feed; increases in commit order.
+    pub seq: i64,
+    #[schema(example = "project")]
+    pub resource_type: String,
+    pub resource_id: String,
+    /// `created`, `updated` or `deleted`.
+    #[schema(example = "updated")]
+    pub op: String,
+    /// The record's version after the change.
+    pub version: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The record as it stood after the change; null for a delete.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = change_events)]
+struct Row {
+    seq: i64,
+    at: chrono::NaiveDateTime,
+    resource_type: String,
+    resource_id: String,
+    op: String,
+    version: i64,
+    data: Option<String>,
+}
+
+/// A page of the feed.
+#[derive(Serialize, ToSchema)]
+pub struct ChangePage {
+    pub items: Vec<ChangeEvent>,
+    /// Pass as `after` to continue. Never null: at the end of the feed it marks where to poll
+    /// from next.
+    pub next_cursor: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeQuery {
+    /// The `next_cursor` of the previous page; omit to start at the beginning.
+    after: Option<String>,
+    /// Only events of this resource type.
+    #[param(value_type = Option<String>, example = "project")]
+    resource_type: Option<String>,
+    /// Page size, 1-1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+}
+
+/// Follow every change to every resource, in commit order (deletes as tombstones).
+#[utoipa::path(
+    tag = "changes",
+    security(("bearer" = [])),
+    params(ChangeQuery),
+    responses(
+        (status = 200, description = "A page of change events", body = ChangePage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when more events are already there"))),
+        ListErrors,
+    )
+)]
+#[get("/changes")]
+pub async fn list_changes(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<ChangeQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::Read)?;
+    let q = q.into_inner();
+    let resource_type = match q.resource_type.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(t) if RESOURCE_TYPES.contains(&t) => Some(t.to_string()),
+        Some(t) => {
+            return Err(ApiError::validation(
+                "resource_type",
+                format!(
+                    "unknown resource type {t:?}; expected one of {}",
+                    RESOURCE_TYPES.join(", ")
+                ),
+            ))
+        }
+    };
+    let limit =
+        crate::crud::int_param("limit", q.limit.as_deref(), 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+    let scope = format!("changes|{}", resource_type.as_deref().unwrap_or(""));
+    let after = match q.after.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(c) => cursor_seq(&state.cursor_key, &scope, c)?,
+    };
+    let (items, last) = db::read(&state.pool, move |conn| {
+        let mut query = change_events::table
+            .filter(change_events::seq.gt(after))
+            .order(change_events::seq.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(t) = &resource_type {
+            query = query.filter(change_events::resource_type.eq(t.clone()));
+        }
+        let rows: Vec<Row> = query.select(Row::as_select()).load(conn)?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(ChangeEvent {
+                    seq: r.seq,
+                    at: utc(r.at),
+                    resource_type: r.resource_type,
+                    resource_id: r.resource_id,
+                    op: r.op,
+                    version: r.version,
+                    data: r
+                        .data
+                        .map(|d| serde_json::from_str(&d))
+                        .transpose()
+                        .map_err(ApiError::internal)?,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let last = items.last().map(|e| e.seq).unwrap_or(after);
+        Ok((items, last))
+    })
+    .await?;
+    let full = items.len() as i64 == limit;
+    let next_cursor = pagination::sign_position(&state.cursor_key, &scope, &last.to_string());
+    let mut res = HttpResponse::Ok();
+    if full {
+        let mut query = format!("after={next_cursor}&limit={limit}");
+        if let Some(t) = q.resource_type.as_deref().filter(|s| !s.is_empty()) {
+            query.push_str(&format!("&resource_type={t}"));
+        }
+        res.insert_header(("Link", format!("<{}?{query}>; rel=\"next\"", req.path())));
+    }
+    Ok(res.json(ChangePage { items, next_cursor }))
+}
+
+fn cursor_seq(key: &CursorKey, scope: &str, cursor: &str) -> ApiResult<i64> {
+    pagination::verify_position(key, scope, cursor)?
+        .parse::<i64>()
+        .map_err(|_| {
+            ApiError::BadRequest(
+                "the cursor is not valid for this query; start again without one".into(),
+            )
+        })
+}
