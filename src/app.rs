@@ -278,6 +278,7 @@ impl Application {
                     }),
                 )
                 .default_service(web::to(fallback))
+                .wrap(from_fn(crate::idempotency::middleware))
                 .wrap(from_fn(h::middleware))
         })
         .workers(workers)

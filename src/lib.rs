@@ -15,6 +15,7 @@ pub mod evaluations;
 pub mod feed;
 pub mod goals;
 pub mod http;
+pub mod idempotency;
 pub mod links;
 pub mod memberships;
 pub mod model;

@@ -152,7 +152,40 @@ pub fn finish(mut spec: Spec) -> Spec {
         }
     }
     add_links(&mut spec);
+    add_idempotency_keys(&mut spec);
     spec
+}
+
+/// Every POST takes an `Idempotency-Key` (see `crate::idempotency`): documented once, here,
+/// with the 409 (still running) and 422 (same key, other request) it can give.
+fn add_idempotency_keys(spec: &mut Spec) {
+    use utoipa::openapi::{
+        path::{ParameterBuilder, ParameterIn},
+        ObjectBuilder, Ref, Required, Type,
+    };
+    for item in spec.paths.paths.values_mut() {
+        let Some(op) = item.post.as_mut() else {
+            continue;
+        };
+        let param = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry safe: a repeat with the same key and body within 24 hours replays the first \
+                 response (with `Idempotent-Replayed: true`); the same key with another body is a 422; \
+                 a repeat while the first is still running is a 409. Keys are per caller.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+            .build();
+        op.parameters.get_or_insert_with(Vec::new).push(param);
+        for (status, name) in [("409", "Conflict"), ("422", "ValidationFailed")] {
+            op.responses
+                .responses
+                .entry(status.into())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+        }
+    }
 }
 
 fn operations_mut(

@@ -266,3 +266,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_events,
     app_settings,
 );
+
+diesel::table! {
+    idempotency_keys (caller_sub, idem_key) {
+        caller_sub -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

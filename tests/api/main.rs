@@ -12,6 +12,7 @@ mod feed;
 mod goals;
 mod helpers;
 mod hostile;
+mod idempotency;
 mod keys;
 mod memberships;
 mod openapi;
@@ -70,6 +71,8 @@ fn main() {
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
+        idempotency::a_retry_replays_and_never_executes_twice,
+        idempotency::concurrent_requests_with_one_key_execute_once,
         hostile::every_write_endpoint_refuses_hostile_bodies,
         hostile::metacharacters_round_trip_on_every_resource,
         openapi::served_spec_matches_committed_file,
