@@ -36,6 +36,9 @@ const KEPT_HEADERS: [header::HeaderName; 4] = [
     header::LINK,
 ];
 
+/// A remembered key: request hash, status (none while running), headers, body.
+type Stored = (String, Option<i32>, Option<String>, Option<String>);
+
 enum Claim {
     New,
     Replay(u16, Vec<(String, String)>, String),
@@ -58,7 +61,7 @@ fn claim(conn: &mut DbConnection, sub: &str, key: &str, hash: &str) -> Result<Cl
             ),
     )
     .execute(conn)?;
-    let existing: Option<(String, Option<i32>, Option<String>, Option<String>)> = k::table
+    let existing: Option<Stored> = k::table
         .filter(k::caller_sub.eq(sub))
         .filter(k::idem_key.eq(key))
         .select((
