@@ -255,32 +255,92 @@ pub async fn upsert<E: ExternallyKeyed>(
         .is_some_and(|v| v.as_bytes() == b"*");
     let if_match = IfMatch::of(&req);
     let actor = state.actor(&req, &caller);
-    let (e, created) = db::write(&state.pool, move |conn| {
-        match crate::links::find_by_external_id(conn, E::TYPE, &scheme, &value)? {
-            Some(id) => {
-                if create_only {
-                    return Err(ApiError::PreconditionFailed(format!(
-                        "{scheme}:{value} already exists ({id}) and If-None-Match: * asks to create only"
-                    )));
-                }
-                let before = E::load(conn, &id)?;
-                if_match.check(before.version())?;
-                Ok((E::update(conn, &actor, &before, input)?, false))
-            }
-            None => {
-                if if_match.is_present() {
-                    return Err(ApiError::PreconditionFailed(format!("no record has {scheme}:{value}, so If-Match cannot match")));
-                }
-                Ok((E::create(conn, &actor, input)?, true))
-            }
-        }
+    let pre = Preconditions {
+        create_only,
+        if_match,
+    };
+    let outcome = db::with_conn(&state.pool, move |conn| {
+        db::transaction_if(
+            conn,
+            |conn| upsert_item::<E>(conn, &actor, &scheme, &value, input, &pre),
+            |o| o.changes(),
+        )
     })
     .await?;
-    Ok(if created {
-        http::created(format!("{}/{}", E::COLLECTION, e.id()), e.version(), &e)
-    } else {
-        http::written(e.version(), &e)
+    Ok(match outcome {
+        Outcome::Created(e) => {
+            http::created(format!("{}/{}", E::COLLECTION, e.id()), e.version(), &e)
+        }
+        Outcome::Updated(e) | Outcome::Unchanged(e) => http::written(e.version(), &e),
     })
+}
+
+/// What an upsert did.
+pub enum Outcome<E> {
+    Created(E),
+    Updated(E),
+    /// The record already said exactly this: nothing is written (no version, audit or feed event).
+    Unchanged(E),
+}
+
+impl<E> Outcome<E> {
+    /// Whether the transaction has anything to commit.
+    pub fn changes(&self) -> bool {
+        !matches!(self, Outcome::Unchanged(_))
+    }
+}
+
+/// Conditions a caller put on an upsert.
+#[derive(Default)]
+pub struct Preconditions {
+    pub create_only: bool,
+    pub if_match: IfMatch,
+}
+
+/// Creates or replaces the record holding `scheme:value`, inside the caller's transaction.
+pub fn upsert_item<E: ExternallyKeyed>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scheme: &str,
+    value: &str,
+    input: E::Input,
+    pre: &Preconditions,
+) -> ApiResult<Outcome<E>> {
+    match crate::links::find_by_external_id(conn, E::TYPE, scheme, value)? {
+        Some(id) => {
+            if pre.create_only {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "{scheme}:{value} already exists ({id}) and If-None-Match: * asks to create only"
+                )));
+            }
+            let before = E::load(conn, &id)?;
+            pre.if_match.check(before.version())?;
+            let after = E::update(conn, actor, &before, input)?;
+            // Compare what the record says, not its bookkeeping.
+            let content = |e: &E| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    for f in ["version", "updated_at"] {
+                        o.remove(f);
+                    }
+                }
+                v
+            };
+            Ok(if content(&after) == content(&before) {
+                Outcome::Unchanged(before)
+            } else {
+                Outcome::Updated(after)
+            })
+        }
+        None => {
+            if pre.if_match.is_present() {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "no record has {scheme}:{value}, so If-Match cannot match"
+                )));
+            }
+            Ok(Outcome::Created(E::create(conn, actor, input)?))
+        }
+    }
 }
 
 /// A page of a collection: checks the caller may read, parses `limit` and `cursor` (bound to
@@ -336,5 +396,212 @@ pub fn external_id_param(
             "external_id_scheme",
             "external_id_scheme and external_id_value go together",
         )),
+    }
+}
+
+/// One item of a bulk upsert: the integrator's id and the whole record.
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem<T> {
+    pub external_id: crate::links::ExternalId,
+    pub record: T,
+}
+
+/// Up to 1000 records keyed by external id.
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest<T> {
+    #[schema(max_items = 1000)]
+    pub items: Vec<BulkItem<T>>,
+}
+
+crate::string_enum!(
+    /// What happened to one item.
+    BulkStatus {
+        Created => "created",
+        Updated => "updated",
+        Unchanged => "unchanged",
+        Failed => "failed",
+    }
+);
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct BulkResult {
+    /// The item's position in the request.
+    pub index: usize,
+    pub external_id: Option<crate::links::ExternalId>,
+    pub result: BulkStatus,
+    pub id: Option<String>,
+    pub version: Option<i64>,
+    /// Why the item failed; nothing of it was written.
+    pub problem: Option<crate::error::Problem>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct BulkResponse {
+    /// True when nothing was written (`?dry_run=true`).
+    pub dry_run: bool,
+    pub results: Vec<BulkResult>,
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BulkQuery {
+    /// Report what would happen and write nothing.
+    #[param(value_type = Option<bool>)]
+    pub dry_run: Option<String>,
+}
+
+pub const MAX_BULK_ITEMS: usize = 1000;
+
+/// Upserts each item in its own transaction: one bad item does not stop the others, and each
+/// item is all or nothing. An item identical to what is stored is `unchanged` and writes
+/// nothing (no version, audit or feed event). 207 with a result per item.
+pub async fn bulk_upsert<E: ExternallyKeyed>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: BulkQuery,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::UpsertByExternalId)?;
+    let dry_run = match query.dry_run.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::validation("dry_run", "must be true or false")),
+    };
+    let mut value = http::json_value(&req, &body, false)?;
+    let items = match value.as_object_mut().and_then(|o| o.remove("items")) {
+        Some(serde_json::Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::validation("items", "must be a list")),
+        None => return Err(ApiError::validation("items", "is required")),
+    };
+    if let Some(extra) = value.as_object().and_then(|o| o.keys().next()) {
+        return Err(ApiError::validation(
+            extra.as_str(),
+            "not a field of this request",
+        ));
+    }
+    if items.len() > MAX_BULK_ITEMS {
+        return Err(ApiError::validation(
+            "items",
+            format!("at most {MAX_BULK_ITEMS} items"),
+        ));
+    }
+    let actor = state.actor(&req, &caller);
+    let request_id = http::request_id(&req);
+    let instance = req.path().to_string();
+    let results = db::with_conn(&state.pool, move |conn| {
+        let mut results = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let failed = |external_id, e: ApiError| BulkResult {
+                index,
+                external_id,
+                result: BulkStatus::Failed,
+                id: None,
+                version: None,
+                problem: Some(
+                    prefixed(e, index).to_problem(Some(instance.clone()), request_id.clone()),
+                ),
+            };
+            let parsed: BulkItem<E::Input> = match http::from_value(item) {
+                Ok(p) => p,
+                Err(e) => {
+                    results.push(failed(None, e));
+                    continue;
+                }
+            };
+            let BulkItem {
+                external_id,
+                record: mut input,
+            } = parsed;
+            let (scheme, value) = (external_id.scheme.clone(), external_id.value.clone());
+            let ids = E::external_ids_mut(&mut input);
+            match ids.iter().find(|e| e.scheme == scheme) {
+                Some(e) if e.value != value => {
+                    let e = ApiError::validation(
+                        "record.external_ids",
+                        format!(
+                            "names {scheme}:{} but the item is {scheme}:{value}",
+                            e.value
+                        ),
+                    );
+                    results.push(failed(Some(external_id), e));
+                    continue;
+                }
+                Some(_) => {}
+                None => ids.push(external_id.clone()),
+            }
+            let mut c = Checks::default();
+            c.external_ids("external_id", std::slice::from_ref(&external_id));
+            if let Err(e) = c.finish().and_then(|_| E::check(&input)) {
+                results.push(failed(Some(external_id), e));
+                continue;
+            }
+            let outcome = db::transaction_if(
+                conn,
+                |conn| {
+                    upsert_item::<E>(
+                        conn,
+                        &actor,
+                        &scheme,
+                        &value,
+                        input,
+                        &Preconditions::default(),
+                    )
+                },
+                |o| o.changes() && !dry_run,
+            );
+            results.push(match outcome {
+                Ok(o) => {
+                    let (result, e) = match o {
+                        Outcome::Created(e) => (BulkStatus::Created, e),
+                        Outcome::Updated(e) => (BulkStatus::Updated, e),
+                        Outcome::Unchanged(e) => (BulkStatus::Unchanged, e),
+                    };
+                    // A dry run's new record was never written: it has no id to show.
+                    let written = !(dry_run && result == BulkStatus::Created);
+                    BulkResult {
+                        index,
+                        external_id: Some(external_id),
+                        result,
+                        id: written.then(|| e.id().to_string()),
+                        version: written.then(|| e.version()),
+                        problem: None,
+                    }
+                }
+                Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
+                Err(e) => failed(Some(external_id), e),
+            });
+        }
+        Ok(results)
+    })
+    .await?;
+    Ok(
+        HttpResponse::build(actix_web::http::StatusCode::MULTI_STATUS)
+            .json(BulkResponse { dry_run, results }),
+    )
+}
+
+/// Field paths of an item's problem, from the request's root (`items[3].record.title`).
+fn prefixed(e: ApiError, index: usize) -> ApiError {
+    match e {
+        ApiError::Validation(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|f| {
+                    let field =
+                        if f.field.starts_with("external_id") || f.field.starts_with("record") {
+                            format!("items[{index}].{}", f.field)
+                        } else if f.field.is_empty() {
+                            format!("items[{index}]")
+                        } else {
+                            format!("items[{index}].record.{}", f.field)
+                        };
+                    crate::error::FieldError::new(field, f.message)
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }

@@ -157,10 +157,36 @@ where
     .map_err(ApiError::internal)?
 }
 
+/// Runs `f` on a blocking thread with one connection, for work that manages its own
+/// transactions (one per item of a batch).
+pub async fn with_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = checkout(&pool)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
 /// One write transaction on a connection already held (start-up work, seeding, tests).
 pub fn transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    transaction_if(conn, f, |_| true)
+}
+
+/// Like `transaction`, but commits only when `keep` says so: a dry run, or a write that turned
+/// out to change nothing, rolls back and still returns its result.
+pub fn transaction_if<T, F, K>(conn: &mut DbConnection, f: F, keep: K) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    K: FnOnce(&T) -> bool,
 {
     match conn {
         DbConnection::Sqlite(c) => {
@@ -169,8 +195,12 @@ where
         DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
-        Ok(value) => {
+        Ok(value) if keep(&value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
             Ok(value)
         }
         Err(e) => {

@@ -244,3 +244,28 @@ pub async fn upsert_project(
     let (scheme, value) = path.into_inner();
     crud::upsert::<Project>(req, caller, state, scheme, value, body).await
 }
+
+/// Create or replace up to 1000 projects by external id, each on its own (207, a result per
+/// item). Items identical to what is stored are `unchanged` and write nothing; with
+/// `?dry_run=true` nothing is written at all.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(crud::BulkQuery),
+    request_body(content = crud::BulkRequest<ProjectInput>, content_type = "application/json"),
+    responses(
+        (status = 207, description = "A result per item: created, updated, unchanged or failed (with its problem)",
+            body = crud::BulkResponse),
+        CreateErrors,
+    )
+)]
+#[post("/projects/bulk-upsert")]
+pub async fn bulk_upsert_projects(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<crud::BulkQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crud::bulk_upsert::<Project>(req, caller, state, query.into_inner(), body).await
+}

@@ -4,6 +4,7 @@
 mod access;
 mod activities;
 mod auth;
+mod bulk;
 mod cli;
 mod documents;
 mod errors;
@@ -71,6 +72,8 @@ fn main() {
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
+        bulk::projects_nightly_resend_is_quiet,
+        bulk::refusals,
         idempotency::a_retry_replays_and_never_executes_twice,
         idempotency::concurrent_requests_with_one_key_execute_once,
         hostile::every_write_endpoint_refuses_hostile_bodies,
