@@ -494,9 +494,14 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
     let results = db::with_conn(&state.pool, move |conn| {
         let mut results = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            let failed = |external_id, e: ApiError| BulkResult {
+            let failed = |external_id: Option<crate::links::ExternalId>, e: ApiError| BulkResult {
                 index,
-                external_id,
+                // Echoed only when it is a well-formed id (the response schema says what one is).
+                external_id: external_id.filter(|x| {
+                    let mut c = Checks::default();
+                    c.external_ids("", std::slice::from_ref(x));
+                    c.finish().is_ok()
+                }),
                 result: BulkStatus::Failed,
                 id: None,
                 version: None,

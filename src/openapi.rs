@@ -176,7 +176,13 @@ fn add_idempotency_keys(spec: &mut Spec) {
                  response (with `Idempotent-Replayed: true`); the same key with another body is a 422; \
                  a repeat while the first is still running is a 409. Keys are per caller.",
             ))
-            .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$")),
+            ))
             .build();
         op.parameters.get_or_insert_with(Vec::new).push(param);
         for (status, name) in [("409", "Conflict"), ("422", "ValidationFailed")] {
