@@ -6,6 +6,7 @@ mod activities;
 mod auth;
 mod bulk;
 mod cli;
+mod concurrency;
 mod documents;
 mod errors;
 mod evaluations;
@@ -72,6 +73,8 @@ fn main() {
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
+        concurrency::read_modify_write_clients_lose_nothing,
+        concurrency::a_cursor_walk_during_writes_skips_and_repeats_nothing,
         bulk::projects_nightly_resend_is_quiet,
         bulk::refusals,
         idempotency::a_retry_replays_and_never_executes_twice,
