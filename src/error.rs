@@ -210,6 +210,11 @@ impl From<diesel::result::Error> for ApiError {
                 log::warn!("database unreachable: {e}");
                 ApiError::Unavailable("the database cannot be reached; try again shortly".into())
             }
+            // Two requests racing to write the same unique value (an external id, a key): the
+            // loser is told to retry, never given a 500.
+            E::DatabaseError(K::UniqueViolation, _) => ApiError::Conflict(
+                "a concurrent request wrote the same unique value; fetch and retry".into(),
+            ),
             E::DatabaseError(K::SerializationFailure, _) => {
                 ApiError::Conflict("the record was changed concurrently; retry the request".into())
             }

@@ -89,7 +89,19 @@ fn claim(conn: &mut DbConnection, sub: &str, key: &str, hash: &str) -> Result<Cl
                     k::request_hash.eq(hash),
                     k::created_at.eq(t),
                 ))
-                .execute(conn)?;
+                .execute(conn)
+                .map_err(|e| match e {
+                    // Another request claimed the key between our look and our insert (on
+                    // PostgreSQL the insert waits for it to commit): that one runs, this one waits.
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => ApiError::Conflict(
+                        "a request with this Idempotency-Key is still being served; retry shortly"
+                            .into(),
+                    ),
+                    e => e.into(),
+                })?;
             Claim::New
         }
     })
