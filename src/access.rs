@@ -70,6 +70,8 @@ pub enum Action {
     DraftEvaluation,
     /// Approve a submitted evaluation.
     ApproveEvaluation,
+    /// Read the audit trail: who changed what, when, with the record before and after.
+    ReadAuditTrail,
 }
 
 use Role::*;
@@ -81,7 +83,7 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::DraftDocument | Action::ProposeDocument | Action::ReviseDocument => {
             &[Council, Board, Officer]
         }
-        Action::AdoptSomeDocument => &[Council, Board],
+        Action::AdoptSomeDocument | Action::ReadAuditTrail => &[Council, Board],
         Action::EditRunningWork
         | Action::DraftMembership
         | Action::WriteReportBack
@@ -137,6 +139,7 @@ pub fn describe(action: Action) -> String {
         Action::WriteReportBack => "writing a report-back".into(),
         Action::DraftEvaluation => "drafting or submitting an evaluation".into(),
         Action::ApproveEvaluation => "approving an evaluation".into(),
+        Action::ReadAuditTrail => "reading the audit trail".into(),
     }
 }
 

@@ -16,12 +16,12 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    activities,
+    activities, audit,
     auth::{Caller, Verifier},
     changes::Actor,
     config::Settings,
     db::{self, Pool},
-    documents,
+    decisions, documents,
     error::{ApiError, ApiResult},
     evaluations, feed, goals,
     http::{self as h, MAX_BODY_BYTES},
@@ -29,7 +29,7 @@ use crate::{
     openapi::{self, responses::*},
     organisations,
     pagination::CursorKey,
-    projects, seed,
+    projects, reports, seed,
 };
 
 /// What every handler shares.
@@ -163,7 +163,13 @@ pub fn routes_and_spec() -> (
                 .service(evaluations::routes::delete_evaluation)
                 .service(evaluations::routes::submit_evaluation)
                 .service(evaluations::routes::approve_evaluation)
-                .service(feed::list_changes),
+                .service(feed::list_changes)
+                .service(audit::list_audit_events)
+                .service(decisions::list_decisions)
+                .service(reports::goal_fulfilment::goal_fulfilment)
+                .service(reports::membership_reviews::membership_reviews)
+                .service(reports::portfolio::project_portfolio)
+                .service(reports::representatives::representatives),
         )
         .service(healthz)
         .service(readyz)

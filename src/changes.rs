@@ -37,6 +37,21 @@ pub trait Resource: Serialize {
     const TYPE: &'static str;
     fn id(&self) -> &str;
     fn version(&self) -> i64;
+    /// When the record last changed. Audit and change events carry this very time, so a
+    /// point-in-time read at a record's `updated_at` finds that version.
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc>;
+    /// The decision the record carries (adoption, approval, the board's membership decision).
+    fn decision(&self) -> Option<&crate::documents::Decision> {
+        None
+    }
+    /// What a decision on this record decided, in a sentence, for the decision register.
+    fn decision_summary(
+        &self,
+        _conn: &mut DbConnection,
+        kind: crate::decisions::DecisionKind,
+    ) -> Result<String, ApiError> {
+        Ok(format!("{} on {} {}", kind.as_str(), Self::TYPE, self.id()))
+    }
 }
 
 /// What happened to a record.
@@ -60,7 +75,7 @@ pub fn record<R: Resource>(
     actor: &Actor,
     change: Change<'_, R>,
 ) -> Result<(), ApiError> {
-    let (action, op, id, version, before, after) = match &change {
+    let (action, op, id, version, before, after, at) = match &change {
         Change::Created(r) => {
             if r.version() != 1 {
                 return Err(ApiError::internal(format!(
@@ -76,6 +91,7 @@ pub fn record<R: Resource>(
                 r.version(),
                 None,
                 Some(to_json(*r)?),
+                r.updated_at().naive_utc(),
             )
         }
         Change::Updated {
@@ -97,6 +113,7 @@ pub fn record<R: Resource>(
                 after.version(),
                 Some(to_json(*before)?),
                 Some(to_json(*after)?),
+                after.updated_at().naive_utc(),
             )
         }
         Change::Deleted { before, version } => {
@@ -114,10 +131,10 @@ pub fn record<R: Resource>(
                 *version,
                 Some(to_json(*before)?),
                 None,
+                now(),
             )
         }
     };
-    let at = now();
     let roles = serde_json::to_string(&actor.roles).map_err(ApiError::internal)?;
     {
         use schema::audit_events::dsl as a;
@@ -135,6 +152,13 @@ pub fn record<R: Resource>(
                 a::request_id.eq(&actor.request_id),
             ))
             .execute(conn)?;
+    }
+    match &change {
+        Change::Created(r) => crate::decisions::register::<R>(conn, action, None, r, at)?,
+        Change::Updated { before, after, .. } => {
+            crate::decisions::register(conn, action, Some(*before), *after, at)?
+        }
+        Change::Deleted { .. } => {}
     }
     // On PostgreSQL, sequence numbers are handed out at insert but become visible at commit,
     // so two writers could commit out of order and a feed reader could pass a smaller seq that

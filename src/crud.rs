@@ -56,9 +56,7 @@ pub async fn get<E: Entity>(
     state: web::Data<AppState>,
     id: String,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
-    let e = db::read(&state.pool, move |conn| E::load(conn, &id)).await?;
-    Ok(http::single(&req, e.version(), &e))
+    crate::audit::get_single(req, caller, state, id, None, |conn, id| E::load(conn, id)).await
 }
 
 pub async fn create<E: Creatable>(
@@ -343,9 +341,7 @@ pub fn upsert_item<E: ExternallyKeyed>(
     }
 }
 
-/// A page of a collection: checks the caller may read, parses `limit` and `cursor` (bound to
-/// `scope`, the collection and its filters), runs `load(after, fetch)` and answers with the
-/// page, `next_cursor` and a `Link` header.
+/// A page of a collection readable by every role (see `pagination::list`).
 pub async fn list<E, F>(
     req: &HttpRequest,
     caller: &Caller,
@@ -359,15 +355,18 @@ where
     E: Resource + Send + 'static,
     F: FnOnce(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<E>> + Send + 'static,
 {
-    caller.require(Action::Read)?;
-    let page = crate::pagination::PageRequest::parse(&state.cursor_key, scope, limit, cursor)?;
-    let key = state.cursor_key.clone();
-    let (items, next) = db::read(&state.pool, move |conn| {
-        let rows = load(conn, page.after.clone(), page.fetch())?;
-        Ok(page.finish(&key, rows, |e| e.id()))
-    })
-    .await?;
-    Ok(crate::pagination::respond(req, items, next))
+    crate::pagination::list(
+        req,
+        caller,
+        state,
+        Action::Read,
+        scope,
+        limit,
+        cursor,
+        |e: &E| e.id().to_string(),
+        load,
+    )
+    .await
 }
 
 /// Parses an optional whole-number query parameter within a range, naming it in the 422.

@@ -61,6 +61,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// An `Accept` header the resource cannot satisfy.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// A point-in-time read of a record that had been deleted by then.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -94,6 +100,8 @@ impl ApiError {
             ApiError::Forbidden(..) => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
+            ApiError::Gone(_) => ("gone", "Gone"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -185,6 +193,8 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(..) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -124,6 +124,8 @@ fn clone_error(e: &ApiError) -> ApiError {
         ApiError::Forbidden(r, a) => ApiError::Forbidden(r.clone(), a.clone()),
         ApiError::NotFound(s) => ApiError::NotFound(s.clone()),
         ApiError::MethodNotAllowed(s) => ApiError::MethodNotAllowed(s.clone()),
+        ApiError::NotAcceptable(s) => ApiError::NotAcceptable(s.clone()),
+        ApiError::Gone(s) => ApiError::Gone(s.clone()),
         ApiError::Conflict(s) => ApiError::Conflict(s.clone()),
         ApiError::PreconditionFailed(s) => ApiError::PreconditionFailed(s.clone()),
         ApiError::PayloadTooLarge(s) => ApiError::PayloadTooLarge(s.clone()),
@@ -146,6 +148,7 @@ fn from_foreign(status: StatusCode, text: &str) -> ApiError {
             ApiError::MethodNotAllowed("method not allowed here".into())
         }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(text.into()),
+        StatusCode::NOT_ACCEPTABLE => ApiError::NotAcceptable(text.into()),
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized(text.into()),
         s if s.is_client_error() => ApiError::BadRequest(if text.is_empty() {
             "the request is malformed".into()

@@ -3,11 +3,13 @@
 pub mod access;
 pub mod activities;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod changes;
 pub mod config;
 pub mod crud;
 pub mod db;
+pub mod decisions;
 pub mod demo;
 pub mod documents;
 pub mod error;
@@ -23,6 +25,7 @@ pub mod openapi;
 pub mod organisations;
 pub mod pagination;
 pub mod projects;
+pub mod reports;
 pub mod seed;
 
 pub use app::Application;

@@ -58,6 +58,14 @@ pub mod responses {
     );
     problem_response!(NotFound, "No such resource");
     problem_response!(
+        NotAcceptable,
+        "The `Accept` header asks for a format this resource does not give"
+    );
+    problem_response!(
+        Gone,
+        "A point-in-time read (`as_of`) of a record that had been deleted by then"
+    );
+    problem_response!(
         Conflict,
         "The resource's state does not allow this (e.g. it is adopted and read-only)"
     );
@@ -102,7 +110,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
     servers((url = "/", description = "This service, wherever it is deployed")),
     components(
         schemas(crate::error::Problem, crate::error::FieldError, crate::access::Role),
-        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+        responses(BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Gone, Conflict, PreconditionFailed,
             PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, InternalError),
     ),
     tags(
@@ -114,6 +122,9 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
         (name = "memberships", description = "Memberships of bodies and networks, representatives' seats, and their report-backs"),
         (name = "evaluations", description = "Follow-up of memberships, projects, activities, documents and goals"),
         (name = "changes", description = "The change feed: every create, update and delete, in commit order"),
+        (name = "audit", description = "The audit trail: who changed what, when, with the record before and after (council and board)"),
+        (name = "decisions", description = "The register of decisions: adoptions, approvals and the board's membership decisions"),
+        (name = "reports", description = "Follow-up reports: goal fulfilment, membership reviews, the project portfolio, representatives; JSON or CSV"),
         (name = "health", description = "Liveness and readiness"),
     ),
     modifiers(&Security),
@@ -428,8 +439,20 @@ pub mod errors {
         "404" => NotFound, "422" => ValidationFailed, "503" => Unavailable
     );
     problem_set!(
-        /// A single read.
-        GetErrors: "401" => Unauthorized, "403" => Forbidden, "404" => NotFound, "503" => Unavailable
+        /// A single read, current or as of a time.
+        GetErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "410" => Gone, "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A report, as JSON or CSV.
+        ReportErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "406" => NotAcceptable, "422" => ValidationFailed, "503" => Unavailable
+    );
+    problem_set!(
+        /// A report about one record that may not exist, as JSON or CSV.
+        RecordReportErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "406" => NotAcceptable, "422" => ValidationFailed,
+        "503" => Unavailable
     );
     problem_set!(
         /// A create with a JSON body.

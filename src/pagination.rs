@@ -74,17 +74,50 @@ impl PageRequest {
         &self,
         key: &CursorKey,
         mut rows: Vec<T>,
-        id: impl Fn(&T) -> &str,
+        id: impl Fn(&T) -> String,
     ) -> (Vec<T>, Option<String>) {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next = if more {
-            rows.last().map(|r| encode(key, &self.scope, id(r)))
+            rows.last().map(|r| encode(key, &self.scope, &id(r)))
         } else {
             None
         };
         (rows, next)
     }
+}
+
+/// A page of a collection: checks the caller may do `action`, parses `limit` and `cursor`
+/// (bound to `scope`, the collection and its filters), runs `load(after, fetch)` (rows after the
+/// key `after`, in key order) and answers with the page, `next_cursor` and a `Link` header.
+#[allow(clippy::too_many_arguments)]
+pub async fn list<T, K, F>(
+    req: &HttpRequest,
+    caller: &crate::auth::Caller,
+    state: &crate::app::AppState,
+    action: crate::access::Action,
+    scope: String,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    key_of: K,
+    load: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    K: Fn(&T) -> String + Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection, Option<String>, i64) -> Result<Vec<T>, ApiError>
+        + Send
+        + 'static,
+{
+    caller.require(action)?;
+    let page = PageRequest::parse(&state.cursor_key, scope, limit, cursor)?;
+    let key = state.cursor_key.clone();
+    let (items, next) = crate::db::read(&state.pool, move |conn| {
+        let rows = load(conn, page.after.clone(), page.fetch())?;
+        Ok(page.finish(&key, rows, key_of))
+    })
+    .await?;
+    Ok(respond(req, items, next))
 }
 
 /// A signed position for other kinds of cursor (the change feed's `seq`).

@@ -115,7 +115,8 @@ pub async fn list_activities(
     tag = "activities",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Activity id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The activity", body = Activity,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

@@ -278,3 +278,19 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    decisions (id) {
+        id -> Text,
+        kind -> Text,
+        body -> Text,
+        date -> Date,
+        year -> Integer,
+        reference -> Text,
+        summary -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        resource_version -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}

@@ -107,6 +107,19 @@ impl Resource for Document {
     fn version(&self) -> i64 {
         self.version
     }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
+    fn decision(&self) -> Option<&Decision> {
+        self.decision.as_ref()
+    }
+    fn decision_summary(
+        &self,
+        _conn: &mut DbConnection,
+        _kind: crate::decisions::DecisionKind,
+    ) -> crate::error::ApiResult<String> {
+        Ok(format!("adopted {} \"{}\"", self.kind.as_str(), self.title))
+    }
 }
 
 /// The fields a caller writes when creating a document, and may change with a merge patch

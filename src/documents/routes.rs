@@ -130,7 +130,7 @@ pub async fn list_documents(
             .into_iter()
             .map(DocumentRow::into_api)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(&key, docs, |d| &d.id))
+        Ok(page.finish(&key, docs, |d| d.id.clone()))
     })
     .await?;
     Ok(pagination::respond(&req, items, next))
@@ -141,7 +141,8 @@ pub async fn list_documents(
     tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Document id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -156,10 +157,7 @@ pub async fn get_document(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
-    let id = id.into_inner();
-    let doc = db::read(&state.pool, move |conn| load(conn, &id)).await?;
-    Ok(http::single(&req, doc.version, &doc))
+    crate::audit::get_single(req, caller, state, id.into_inner(), None, load).await
 }
 
 /// Create a draft document.

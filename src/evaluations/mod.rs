@@ -98,6 +98,28 @@ impl Resource for Evaluation {
     fn version(&self) -> i64 {
         self.version
     }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
+    fn decision(&self) -> Option<&Decision> {
+        self.decision.as_ref()
+    }
+    fn decision_summary(
+        &self,
+        _conn: &mut DbConnection,
+        _kind: crate::decisions::DecisionKind,
+    ) -> ApiResult<String> {
+        let mut s = format!(
+            "approved the evaluation of {} {}: goal fulfilment {}",
+            self.subject_type.as_str(),
+            self.subject_id,
+            self.goal_fulfilment.as_str()
+        );
+        if let Some(r) = self.recommendation {
+            s.push_str(&format!(", recommendation {}", r.as_str()));
+        }
+        Ok(s)
+    }
 }
 
 /// The writable fields of an evaluation (while it is not approved).

@@ -106,7 +106,8 @@ pub async fn list_evaluations(
     tag = "evaluations",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Evaluation id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

@@ -61,6 +61,9 @@ impl Resource for Goal {
     fn version(&self) -> i64 {
         self.version
     }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
 }
 
 /// The fields a caller writes when creating a goal, and may change with a merge patch while

@@ -92,7 +92,7 @@ pub async fn list_goals(
     };
     let (items, next) = db::read(&state.pool, move |conn| {
         let rows = list(conn, &filter)?;
-        Ok(page.finish(&key, rows, |g| &g.id))
+        Ok(page.finish(&key, rows, |g| g.id.clone()))
     })
     .await?;
     Ok(pagination::respond(&req, items, next))
@@ -103,7 +103,8 @@ pub async fn list_goals(
     tag = "goals",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Goal id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The goal", body = Goal,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -118,10 +119,7 @@ pub async fn get_goal(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
-    let id = id.into_inner();
-    let goal = db::read(&state.pool, move |conn| load(conn, &id)).await?;
-    Ok(http::single(&req, goal.version, &goal))
+    crate::audit::get_single(req, caller, state, id.into_inner(), None, load).await
 }
 
 /// Create a goal in a document that is not adopted.

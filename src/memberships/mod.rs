@@ -16,7 +16,9 @@ use crate::{
     changes::{self, Actor, Change, Resource},
     crud::Entity,
     db::{
-        schema::{memberships, report_backs as report_backs_table},
+        schema::{
+            memberships, organisations as organisations_table, report_backs as report_backs_table,
+        },
         DbConnection,
     },
     documents::Decision,
@@ -89,6 +91,34 @@ impl Resource for Membership {
     }
     fn version(&self) -> i64 {
         self.version
+    }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
+    fn decision(&self) -> Option<&Decision> {
+        self.decision.as_ref()
+    }
+    fn decision_summary(
+        &self,
+        conn: &mut DbConnection,
+        kind: crate::decisions::DecisionKind,
+    ) -> ApiResult<String> {
+        let name: String = organisations_table::table
+            .filter(organisations_table::id.eq(&self.organisation_id))
+            .select(organisations_table::name)
+            .first(conn)?;
+        Ok(match (kind, self.end_date, &self.decision) {
+            (crate::decisions::DecisionKind::MembershipEnd, end, Some(d)) => format!(
+                "ended the {} in \"{name}\" from {}",
+                self.kind.as_str(),
+                end.unwrap_or(d.date)
+            ),
+            _ => format!(
+                "decided the {} in \"{name}\": status {}",
+                self.kind.as_str(),
+                self.status.as_str()
+            ),
+        })
     }
 }
 

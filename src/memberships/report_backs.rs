@@ -40,6 +40,9 @@ impl Resource for ReportBack {
     fn version(&self) -> i64 {
         self.version
     }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
 }
 
 /// The writable fields of a report-back.

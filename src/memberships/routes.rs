@@ -119,7 +119,8 @@ pub async fn list_memberships(
     tag = "memberships",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Membership id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The membership", body = Membership,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -358,7 +359,8 @@ pub async fn create_report_back(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Membership id"),
            ("report_back_id" = String, Path, description = "Report-back id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The report-back", body = ReportBack,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -373,10 +375,12 @@ pub async fn get_report_back(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
     let (mid, rid) = path.into_inner();
-    let r = db::read(&state.pool, move |conn| load_of(conn, &mid, &rid)).await?;
-    Ok(http::single(&req, r.version, &r))
+    let parent = Some(("membership_id", mid.clone()));
+    crate::audit::get_single(req, caller, state, rid, parent, move |conn, rid| {
+        load_of(conn, &mid, rid)
+    })
+    .await
 }
 
 /// Change a report-back (JSON merge patch).

@@ -61,6 +61,9 @@ impl Resource for Organisation {
     fn version(&self) -> i64 {
         self.version
     }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
 }
 
 /// The writable fields of an organisation.

@@ -100,7 +100,7 @@ pub async fn list_organisations(
     };
     let key = state.cursor_key.clone();
     let (items, next) = db::read(&state.pool, move |conn| {
-        Ok(page.finish(&key, list(conn, &filter)?, |o| &o.id))
+        Ok(page.finish(&key, list(conn, &filter)?, |o| o.id.clone()))
     })
     .await?;
     Ok(pagination::respond(&req, items, next))
@@ -111,7 +111,8 @@ pub async fn list_organisations(
     tag = "organisations",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Organisation id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The organisation", body = Organisation,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

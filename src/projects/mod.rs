@@ -104,6 +104,9 @@ impl Resource for Project {
     fn version(&self) -> i64 {
         self.version
     }
+    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.updated_at
+    }
 }
 
 /// The writable fields of a project.

@@ -120,7 +120,8 @@ pub async fn list_projects(
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Project id"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds")),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
+           crate::audit::AsOfQuery),
     responses(
         (status = 200, description = "The project", body = Project,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

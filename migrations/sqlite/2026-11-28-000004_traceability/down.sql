@@ -1,0 +1,9 @@
+DROP TRIGGER decisions_no_delete;
+DROP TRIGGER decisions_no_update;
+DROP TRIGGER audit_events_no_delete;
+DROP TRIGGER audit_events_no_update;
+DROP INDEX audit_events_at;
+DROP INDEX audit_events_action_id;
+DROP INDEX audit_events_actor_id;
+DROP INDEX audit_events_type_id;
+DROP TABLE decisions;

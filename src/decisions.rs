@@ -1,0 +1,243 @@
+//! The decision register: every decision the service records (adoptions, approvals, the board's
+//! decisions on memberships and their ends), written by the one write path when a record's
+//! decision appears or changes, and read at `GET /v1/decisions`. The table is append-only; the
+//! database refuses updates and deletes.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    access::{Action, DecidingBody},
+    app::AppState,
+    auth::Caller,
+    changes::Resource,
+    db::{schema::decisions, DbConnection},
+    error::{ApiError, ApiResult},
+    model::{new_id, utc, Checks},
+    openapi::errors::*,
+    pagination::{self, Page},
+    string_enum,
+};
+
+string_enum!(
+    /// What was decided: `adoption` of a governing document (council or board, by its kind),
+    /// `approval` of an evaluation (board), `membership_decision` (the board joins, continues
+    /// or changes a membership or representation), `membership_end` (the board ends one).
+    DecisionKind {
+        Adoption => "adoption",
+        Approval => "approval",
+        MembershipDecision => "membership_decision",
+        MembershipEnd => "membership_end",
+    }
+);
+
+impl DecisionKind {
+    /// The kind of a decision that appeared on a record of `resource_type` through `action`.
+    pub fn of(resource_type: &str, action: &str) -> Self {
+        match (resource_type, action) {
+            ("membership", "end") => DecisionKind::MembershipEnd,
+            ("membership", _) => DecisionKind::MembershipDecision,
+            ("evaluation", _) => DecisionKind::Approval,
+            _ => DecisionKind::Adoption,
+        }
+    }
+}
+
+/// One entry of the register.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionEntry {
+    pub id: String,
+    pub kind: DecisionKind,
+    pub body: DecidingBody,
+    pub date: NaiveDate,
+    /// E.g. `RF 2018-06-21 § 135`.
+    pub reference: String,
+    /// What was decided, in a sentence.
+    #[schema(example = "adopted policy \"Internationell policy\"")]
+    pub summary: String,
+    /// The record the decision is about: `document`, `evaluation` or `membership`.
+    #[schema(example = "document")]
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The record's version the decision produced; read it with `?as_of=<recorded_at>`.
+    pub resource_version: i64,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = decisions)]
+struct Row {
+    id: String,
+    kind: String,
+    body: String,
+    date: NaiveDate,
+    year: i32,
+    reference: String,
+    summary: String,
+    resource_type: String,
+    resource_id: String,
+    resource_version: i64,
+    recorded_at: chrono::NaiveDateTime,
+}
+
+impl Row {
+    fn into_api(self) -> ApiResult<DecisionEntry> {
+        Ok(DecisionEntry {
+            kind: DecisionKind::from_db(&self.kind)?,
+            body: DecidingBody::parse(&self.body)
+                .ok_or_else(|| ApiError::internal(format!("stored body {:?}", self.body)))?,
+            id: self.id,
+            date: self.date,
+            reference: self.reference,
+            summary: self.summary,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            resource_version: self.resource_version,
+            recorded_at: utc(self.recorded_at),
+        })
+    }
+}
+
+/// Called by the write path for every change: registers the record's decision when it is new
+/// or differs from the one before.
+pub fn register<R: Resource>(
+    conn: &mut DbConnection,
+    action: &str,
+    before: Option<&R>,
+    after: &R,
+    at: chrono::NaiveDateTime,
+) -> ApiResult<()> {
+    let Some(d) = after.decision() else {
+        return Ok(());
+    };
+    if before.and_then(|b| b.decision()) == Some(d) && action != "end" {
+        return Ok(());
+    }
+    let kind = DecisionKind::of(R::TYPE, action);
+    let row = Row {
+        id: new_id(),
+        kind: kind.as_str().into(),
+        body: d.body.as_str().into(),
+        date: d.date,
+        year: d.date.year(),
+        reference: d.reference.clone(),
+        summary: after.decision_summary(conn, kind)?,
+        resource_type: R::TYPE.into(),
+        resource_id: after.id().into(),
+        resource_version: after.version(),
+        recorded_at: at,
+    };
+    diesel::insert_into(decisions::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionQuery {
+    /// Only decisions of this body.
+    #[param(value_type = Option<DecidingBody>)]
+    body: Option<String>,
+    /// Only decisions dated in this year.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
+    year: Option<String>,
+    /// Only decisions of this kind.
+    #[param(value_type = Option<DecisionKind>)]
+    kind: Option<String>,
+    /// Only decisions about this record.
+    resource_id: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The register of decisions: every adoption, approval and membership decision recorded, in
+/// the order they were recorded.
+#[utoipa::path(
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(DecisionQuery),
+    responses(
+        (status = 200, description = "A page of decisions", body = Page<DecisionEntry>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
+        ListErrors,
+    )
+)]
+#[get("/decisions")]
+pub async fn list_decisions(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    q: web::Query<DecisionQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let mut c = Checks::default();
+    let body = q.body.as_deref().and_then(|b| {
+        let p = DecidingBody::parse(b);
+        if p.is_none() {
+            c.add("body", "must be council or board");
+        }
+        p
+    });
+    let kind = match q
+        .kind
+        .as_deref()
+        .map(|k| DecisionKind::from_query("kind", k))
+    {
+        Some(Err(ApiError::Validation(mut e))) => {
+            c.0.append(&mut e);
+            None
+        }
+        other => other.transpose()?,
+    };
+    let year = match crate::crud::int_param("year", q.year.as_deref(), 1900, 2200) {
+        Ok(y) => y.map(|y| y as i32),
+        Err(_) => {
+            c.add("year", "must be a whole number from 1900 to 2200");
+            None
+        }
+    };
+    c.finish()?;
+    let scope = format!("decisions|{body:?}|{year:?}|{kind:?}|{:?}", q.resource_id);
+    let resource_id = q.resource_id;
+    pagination::list(
+        &req,
+        &caller,
+        &state,
+        Action::Read,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        |d: &DecisionEntry| d.id.clone(),
+        move |conn, after, limit| {
+            let mut query = decisions::table
+                .select(Row::as_select())
+                .order(decisions::id.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(b) = body {
+                query = query.filter(decisions::body.eq(b.as_str()));
+            }
+            if let Some(y) = year {
+                query = query.filter(decisions::year.eq(y));
+            }
+            if let Some(k) = kind {
+                query = query.filter(decisions::kind.eq(k.as_str()));
+            }
+            if let Some(r) = resource_id {
+                query = query.filter(decisions::resource_id.eq(r));
+            }
+            if let Some(a) = after {
+                query = query.filter(decisions::id.gt(a));
+            }
+            query.load(conn)?.into_iter().map(Row::into_api).collect()
+        },
+    )
+    .await
+}
