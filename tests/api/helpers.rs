@@ -381,6 +381,7 @@ impl TestApp {
             resource_links,
             audit_events,
             change_events,
+            decisions,
             app_settings
         )
     }

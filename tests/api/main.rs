@@ -20,7 +20,9 @@ mod memberships;
 mod openapi;
 mod organisations;
 mod projects;
+mod reports;
 mod shipped;
+mod traceability;
 mod write_path;
 
 use helpers::{Backend, TestFn};
@@ -70,6 +72,10 @@ fn main() {
         evaluations::validation,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
+        traceability::audit_trail_read_filters_and_refusals,
+        traceability::audit_trail_and_register_are_append_only_in_the_database,
+        traceability::decision_register,
+        traceability::point_in_time_reads,
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
