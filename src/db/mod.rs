@@ -140,6 +140,25 @@ where
     .map_err(ApiError::internal)?
 }
 
+/// Runs read-only work that makes several queries on one consistent snapshot (reports): a
+/// deferred transaction on SQLite, `REPEATABLE READ, READ ONLY` on PostgreSQL.
+pub async fn read_snapshot<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    read(pool, move |conn| {
+        conn.transaction(|conn| {
+            if is_postgres(conn) {
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(conn)?;
+            }
+            f(conn)
+        })
+    })
+    .await
+}
+
 /// Runs `f` as one write transaction on a blocking thread: all of it commits or none of it.
 /// SQLite takes the write lock up front (`BEGIN IMMEDIATE`) so two writers queue instead of
 /// failing on a lock upgrade.
