@@ -100,6 +100,7 @@ pub struct GoalFulfilmentReport {
 #[into_params(parameter_in = Query)]
 pub struct GoalFulfilmentQuery {
     /// The document whose goals to report on (a policy, goal document or action plan).
+    #[param(required = true, value_type = String)]
     document: Option<String>,
 }
 

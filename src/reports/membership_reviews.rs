@@ -69,7 +69,7 @@ pub struct MembershipReviewReport {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReviewQuery {
-    /// The date to judge by (default today, UTC).
+    /// The date to judge by (default today, UTC), in the years 1900-2200.
     #[param(value_type = Option<NaiveDate>)]
     as_of: Option<String>,
     /// Also list reviews falling due within this many days after `as_of` (0-366, default 0).
@@ -80,13 +80,14 @@ pub struct ReviewQuery {
     kind: Option<String>,
 }
 
-/// Parses an optional `YYYY-MM-DD` query parameter.
+/// Parses an optional `YYYY-MM-DD` query parameter, in the years 1900-2200.
 pub fn date_param(c: &mut Checks, field: &str, v: Option<&str>) -> Option<NaiveDate> {
+    use chrono::Datelike;
     let v = v.filter(|s| !s.is_empty())?;
     match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            c.add(field, "must be a date, YYYY-MM-DD");
+        Ok(d) if (1900..=2200).contains(&d.year()) => Some(d),
+        _ => {
+            c.add(field, "must be a date, YYYY-MM-DD, in the years 1900-2200");
             None
         }
     }

@@ -65,7 +65,7 @@ pub struct RepresentativesQuery {
     /// `as_of` (1-120), including those that never reported back.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 120)]
     no_report_back_months: Option<String>,
-    /// The date to judge by (default today, UTC).
+    /// The date to judge by (default today, UTC), in the years 1900-2200.
     #[param(value_type = Option<NaiveDate>)]
     as_of: Option<String>,
 }

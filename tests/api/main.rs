@@ -10,6 +10,7 @@ mod concurrency;
 mod documents;
 mod errors;
 mod evaluations;
+mod explain;
 mod feed;
 mod goals;
 mod helpers;
@@ -80,6 +81,7 @@ fn main() {
         reports::membership_reviews_due_on_a_date,
         reports::project_portfolio_sums_exactly_per_currency,
         reports::representatives_and_their_report_backs,
+        explain::every_read_uses_an_index,
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,

@@ -1,4 +1,5 @@
 DROP TABLE decisions;
+DROP INDEX evaluations_subject_id;
 DROP TRIGGER audit_events_no_truncate ON audit_events;
 DROP TRIGGER audit_events_append_only ON audit_events;
 DROP FUNCTION refuse_rewrite();

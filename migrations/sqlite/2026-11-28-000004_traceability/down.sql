@@ -7,3 +7,4 @@ DROP INDEX audit_events_action_id;
 DROP INDEX audit_events_actor_id;
 DROP INDEX audit_events_type_id;
 DROP TABLE decisions;
+DROP INDEX evaluations_subject_id;

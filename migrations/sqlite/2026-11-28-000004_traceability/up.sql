@@ -15,9 +15,13 @@ CREATE TABLE decisions (
     recorded_at TIMESTAMP NOT NULL
 );
 CREATE INDEX decisions_body_year_id ON decisions (body, year, id);
+CREATE INDEX decisions_body_id ON decisions (body, id);
 CREATE INDEX decisions_year_id ON decisions (year, id);
 CREATE INDEX decisions_kind_id ON decisions (kind, id);
-CREATE INDEX decisions_resource ON decisions (resource_type, resource_id, id);
+CREATE INDEX decisions_resource_id ON decisions (resource_id, id);
+
+-- Evaluations of one record, whatever its type (the `subject_id` filter alone).
+CREATE INDEX evaluations_subject_id ON evaluations (subject_id, id);
 
 CREATE INDEX audit_events_type_id ON audit_events (resource_type, id);
 CREATE INDEX audit_events_actor_id ON audit_events (actor_sub, id);

@@ -1,0 +1,347 @@
+//! Every read the service makes for a single record, a list page (each filter, with and without
+//! a cursor), the change feed, the audit trail and the decision register is served by an index:
+//! the statements the server actually runs are captured (diesel's instrumentation) and each is
+//! explained on the same database: `EXPLAIN QUERY PLAN` on SQLite must not `SCAN` a table without
+//! an index, and `EXPLAIN` on PostgreSQL with sequential scans disabled must not fall back to one
+//! (it does only when no index can serve the query). A full scan fails the test.
+
+use std::sync::Mutex;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use serde_json::json;
+
+use crate::helpers::{id, spawn, TestApp};
+
+/// Connections whose establishing URL contains one of these are watched.
+static WATCHED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// (marker, SQL) of every statement a watched connection ran.
+static CAPTURED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+fn instrument() -> Option<Box<dyn Instrumentation>> {
+    let mut marker: Option<String> = None;
+    Some(Box::new(
+        move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartEstablishConnection { url, .. } => {
+                marker = WATCHED
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|m| url.contains(m.as_str()))
+                    .cloned();
+            }
+            InstrumentationEvent::StartQuery { query, .. } => {
+                if let Some(m) = &marker {
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds: ").next().unwrap_or("").to_string();
+                    CAPTURED.lock().unwrap().push((m.clone(), sql));
+                }
+            }
+            _ => {}
+        },
+    ))
+}
+
+/// The tables that grow with use; a full scan of any of them fails.
+const LARGE: &[&str] = &[
+    "documents",
+    "goals",
+    "goal_serves",
+    "organisations",
+    "activities",
+    "projects",
+    "project_partners",
+    "memberships",
+    "report_backs",
+    "evaluations",
+    "external_ids",
+    "resource_links",
+    "audit_events",
+    "change_events",
+    "decisions",
+    "idempotency_keys",
+];
+
+#[derive(QueryableByName)]
+struct SqlitePlan {
+    #[diesel(sql_type = Integer)]
+    #[allow(dead_code)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlan {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+/// Whether the statement filters `table` by equality on a column other than `deleted_at`.
+fn equality_filter(sql: &str, table: &str) -> bool {
+    let Some(where_) = sql.split(" WHERE ").nth(1) else {
+        return false;
+    };
+    let where_ = where_.split(" ORDER BY ").next().unwrap_or("");
+    where_.split(&format!("`{table}`.`")).skip(1).any(|term| {
+        let (column, rest) = term.split_once('`').unwrap_or(("", ""));
+        column != "deleted_at" && (rest.starts_with(" = ") || rest.starts_with(" IN "))
+    })
+}
+
+/// The full scans in a statement's plan.
+fn full_scans(conn: &mut intl_api::db::DbConnection, n: usize, sql: &str) -> Vec<String> {
+    use intl_api::db::DbConnection;
+    let mut bad = Vec::new();
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let plan: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load(c)
+                .unwrap_or_else(|e| panic!("explain {sql}: {e}"));
+            if std::env::var("EXPLAIN_SHOW").is_ok() {
+                eprintln!("{sql}");
+                for line in &plan {
+                    eprintln!("    {}", line.detail);
+                }
+            }
+            for line in plan {
+                // `SCAN t` reads every row; `SCAN t USING INDEX` walks an index in order (the
+                // unfiltered first page, stopped by LIMIT); `SEARCH` uses an index.
+                // An ordered index walk that must test an equality filter on every row is a
+                // full scan in disguise: an equality filter needs an index of its own.
+                let words: Vec<&str> = line.detail.split_whitespace().collect();
+                let Some(table) = words.get(1).filter(|t| LARGE.contains(*t)) else {
+                    continue;
+                };
+                if words.first() == Some(&"SCAN")
+                    && (!line.detail.contains("USING") || equality_filter(sql, table))
+                {
+                    bad.push(line.detail);
+                }
+            }
+        }
+        DbConnection::Postgresql(c) => {
+            let params = (1..=99)
+                .take_while(|i| sql.contains(&format!("${i}")))
+                .count();
+            diesel::sql_query("SET enable_seqscan = off")
+                .execute(c)
+                .unwrap();
+            diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+                .execute(c)
+                .unwrap();
+            diesel::sql_query(format!("PREPARE explain_{n} AS {sql}"))
+                .execute(c)
+                .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+            let args = vec!["NULL"; params].join(", ");
+            let exec = if params == 0 {
+                format!("EXPLAIN EXECUTE explain_{n}")
+            } else {
+                format!("EXPLAIN EXECUTE explain_{n}({args})")
+            };
+            let plan: Vec<PgPlan> = diesel::sql_query(&exec)
+                .load(c)
+                .unwrap_or_else(|e| panic!("{exec} for {sql}: {e}"));
+            for line in plan {
+                if let Some(rest) = line.plan.split("Seq Scan on ").nth(1) {
+                    let table = rest.split_whitespace().next().unwrap_or("");
+                    if LARGE.contains(&table) {
+                        bad.push(line.plan.trim().to_string());
+                    }
+                }
+            }
+        }
+    }
+    bad
+}
+
+pub async fn every_read_uses_an_index(app: TestApp) {
+    // A second server on this database whose connections are watched.
+    let marker = if app.db.url.starts_with("postgres") {
+        app.db.url.rsplit('/').next().unwrap().to_string()
+    } else {
+        app.db.dir.path().to_string_lossy().into_owned()
+    };
+    WATCHED.lock().unwrap().push(marker.clone());
+    diesel::connection::set_default_instrumentation(instrument).unwrap();
+    let watched = spawn(app.db.clone(), &[]).await;
+
+    // Two of everything, so that every list has a second page.
+    let policy = app.policy().await;
+    let policy_goal = app
+        .get(
+            &format!("/v1/goals?document_id={}&limit=1", id(&policy)),
+            "reader",
+        )
+        .await
+        .body["items"][0]
+        .clone();
+    let plan = app.adopted("action_plan", "Handlingsplan 2027").await;
+    let plan_id = id(&plan);
+    let mut orgs = Vec::new();
+    let mut projects = Vec::new();
+    let mut memberships = Vec::new();
+    for i in 0..2 {
+        let o = app
+            .post(
+                "/v1/organisations",
+                "officer",
+                json!({"name": format!("Org {i}"), "kind": "network", "country": "SE",
+            "external_ids": [{"scheme": "crm", "value": format!("o{i}")}]}),
+            )
+            .await;
+        o.expect(201);
+        orgs.push(id(&o.body));
+        app.post(
+            "/v1/activities",
+            "officer",
+            json!({"document_id": plan_id, "kind": "eu_advocacy", "title": format!("A{i}"),
+            "status": "planned", "goal_ids": [id(&policy_goal)]}),
+        )
+        .await
+        .expect(201);
+        let p = app.post("/v1/projects", "officer", json!({"title": format!("P{i}"), "status": "implementation", "region_role": "partner",
+            "programme": "Interreg Aurora", "goal_ids": [id(&policy_goal)], "partners": [{"organisation_id": orgs[i], "role": "partner"}],
+            "external_ids": [{"scheme": "kohesio", "value": format!("p{i}")}]})).await;
+        p.expect(201);
+        projects.push(id(&p.body));
+        let m = app.post("/v1/memberships", "board", json!({"kind": "membership", "organisation_id": orgs[i], "start_date": "2025-01-01"})).await;
+        m.expect(201);
+        memberships.push(id(&m.body));
+        app.post(&format!("/v1/memberships/{}/report-backs", memberships[i]), "officer",
+            json!({"date": "2026-01-01", "meeting": "Möte", "summary": "Kort.", "reported_to": "board"})).await.expect(201);
+        app.post("/v1/evaluations", "officer", json!({"subject_type": "project", "subject_id": projects[i], "goal_fulfilment": "not_assessed"}))
+            .await
+            .expect(201);
+    }
+    let (org, project, membership) = (&orgs[0], &projects[0], &memberships[0]);
+    let goal = id(&policy_goal);
+    let since = "2000-01-01T00:00:00Z";
+    let lists: Vec<String> = vec![
+        "/v1/documents".into(),
+        "/v1/documents?kind=action_plan".into(),
+        "/v1/documents?status=adopted".into(),
+        "/v1/documents?year=2027".into(),
+        format!("/v1/documents?updated_since={since}"),
+        "/v1/goals".into(),
+        format!("/v1/goals?document_id={}", id(&policy)),
+        format!("/v1/goals?parent_id={goal}"),
+        "/v1/goals?kind=priority_area".into(),
+        format!("/v1/goals?updated_since={since}"),
+        "/v1/organisations".into(),
+        "/v1/organisations?kind=network".into(),
+        "/v1/organisations?country=SE".into(),
+        "/v1/organisations?external_id_scheme=crm&external_id_value=o1".into(),
+        format!("/v1/organisations?updated_since={since}"),
+        "/v1/activities".into(),
+        format!("/v1/activities?document_id={plan_id}"),
+        "/v1/activities?year=2027".into(),
+        "/v1/activities?kind=eu_advocacy".into(),
+        "/v1/activities?status=planned".into(),
+        format!("/v1/activities?goal_id={goal}"),
+        format!("/v1/activities?priority_area_id={goal}"),
+        format!("/v1/activities?updated_since={since}"),
+        "/v1/projects".into(),
+        "/v1/projects?status=implementation".into(),
+        "/v1/projects?programme=Interreg%20Aurora".into(),
+        "/v1/projects?region_role=partner".into(),
+        format!("/v1/projects?goal_id={goal}"),
+        format!("/v1/projects?priority_area_id={goal}"),
+        format!("/v1/projects?organisation_id={org}"),
+        "/v1/projects?external_id_scheme=kohesio&external_id_value=p0".into(),
+        format!("/v1/projects?updated_since={since}"),
+        "/v1/memberships".into(),
+        "/v1/memberships?kind=membership".into(),
+        "/v1/memberships?status=active".into(),
+        format!("/v1/memberships?organisation_id={org}"),
+        "/v1/memberships?review_due_by=2030-01-01".into(),
+        format!("/v1/memberships?updated_since={since}"),
+        format!("/v1/memberships/{membership}/report-backs"),
+        "/v1/evaluations".into(),
+        "/v1/evaluations?subject_type=project".into(),
+        format!("/v1/evaluations?subject_id={project}"),
+        "/v1/evaluations?status=draft".into(),
+        format!("/v1/evaluations?updated_since={since}"),
+        "/v1/changes".into(),
+        "/v1/changes?resource_type=project".into(),
+        "/v1/audit-events".into(),
+        "/v1/audit-events?resource_type=project".into(),
+        format!("/v1/audit-events?resource_id={project}"),
+        "/v1/audit-events?actor=officer-user".into(),
+        "/v1/audit-events?action=update".into(),
+        format!("/v1/audit-events?since={since}"),
+        "/v1/decisions".into(),
+        "/v1/decisions?body=board".into(),
+        "/v1/decisions?year=2026".into(),
+        "/v1/decisions?kind=adoption".into(),
+        format!("/v1/decisions?resource_id={plan_id}"),
+    ];
+    CAPTURED.lock().unwrap().clear();
+    for path in &lists {
+        // The first page, then the second through its cursor.
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (limit, cursor_param) = if path.starts_with("/v1/changes") {
+            ("limit=1", "after")
+        } else {
+            ("limit=1", "cursor")
+        };
+        let r = watched.get(&format!("{path}{sep}{limit}"), "council").await;
+        r.expect(200);
+        if let Some(c) = r.body["next_cursor"].as_str() {
+            watched
+                .get(&format!("{path}{sep}{limit}&{cursor_param}={c}"), "council")
+                .await
+                .expect(200);
+        }
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    for path in [
+        format!("/v1/documents/{plan_id}"),
+        format!("/v1/goals/{goal}"),
+        format!("/v1/organisations/{org}"),
+        format!("/v1/projects/{project}"),
+        format!("/v1/memberships/{membership}"),
+    ] {
+        watched.get(&path, "reader").await.expect(200);
+        watched
+            .get(&format!("{path}?as_of={now}"), "reader")
+            .await
+            .expect(200);
+    }
+    watched.handle.stop(true).await;
+
+    let statements: Vec<String> = {
+        let mut seen = std::collections::BTreeSet::new();
+        CAPTURED
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == &marker)
+            .map(|(_, s)| s.clone())
+            .filter(|s| s.trim_start().to_ascii_uppercase().starts_with("SELECT"))
+            .filter(|s| seen.insert(s.clone()))
+            .collect()
+    };
+    WATCHED.lock().unwrap().retain(|m| m != &marker);
+    assert!(
+        statements.len() > 40,
+        "expected the lists' statements to be captured, got {}",
+        statements.len()
+    );
+    let pool = intl_api::db::build_pool(&app.db.url, 1);
+    let mut conn = pool.get().unwrap();
+    let mut failures = Vec::new();
+    for (n, sql) in statements.iter().enumerate() {
+        for scan in full_scans(&mut conn, n, sql) {
+            failures.push(format!("{scan}\n    in: {sql}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} full scan(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
