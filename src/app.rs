@@ -36,6 +36,8 @@ use crate::{
 pub struct AppState {
     pub pool: Pool,
     pub cursor_key: CursorKey,
+    /// This instance's request counters and latency histograms.
+    pub metrics: crate::metrics::Registry,
 }
 
 impl AppState {
@@ -173,6 +175,7 @@ pub fn routes_and_spec() -> (
         )
         .service(healthz)
         .service(readyz)
+        .service(crate::metrics::metrics)
         .split_for_parts();
     (app, openapi::finish(spec))
 }
@@ -257,7 +260,11 @@ impl Application {
         };
         let spec = openapi::spec_value();
         let table = web::Data::new(RouteTable::from_spec(&openapi::spec()));
-        let state = web::Data::new(AppState { pool, cursor_key });
+        let state = web::Data::new(AppState {
+            pool,
+            cursor_key,
+            metrics: Default::default(),
+        });
         let verifier = web::Data::new(verifier);
         let listener = TcpListener::bind(settings.bind)
             .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
@@ -288,6 +295,7 @@ impl Application {
                 .default_service(web::to(fallback))
                 .wrap(from_fn(crate::idempotency::middleware))
                 .wrap(from_fn(h::middleware))
+                .wrap(from_fn(crate::metrics::middleware))
         })
         .workers(workers)
         // SIGTERM: stop accepting, let in-flight requests finish (up to 30 s).

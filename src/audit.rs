@@ -19,7 +19,7 @@ use crate::{
     http,
     model::{parse_time_param, utc, Checks},
     openapi::errors::*,
-    pagination::{self, Page},
+    pagination,
 };
 
 /// The steps the write path records.
@@ -69,6 +69,14 @@ pub struct AuditEvent {
     pub after: Option<serde_json::Value>,
     /// The `X-Request-Id` of the request that made the change.
     pub request_id: Option<String>,
+}
+
+/// A page of audit events (the list envelope, with the items' schema named).
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventPage {
+    pub items: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -223,7 +231,7 @@ impl AuditFilter {
     security(("bearer" = [])),
     params(AuditQuery),
     responses(
-        (status = 200, description = "A page of audit events", body = Page<AuditEvent>,
+        (status = 200, description = "A page of audit events", body = AuditEventPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
         ListErrors,
     )

@@ -18,8 +18,7 @@ use crate::{
     error::{ApiError, ApiResult},
     model::{new_id, utc, Checks},
     openapi::errors::*,
-    pagination::{self, Page},
-    string_enum,
+    pagination, string_enum,
 };
 
 string_enum!(
@@ -65,6 +64,14 @@ pub struct DecisionEntry {
     /// The record's version the decision produced; read it with `?as_of=<recorded_at>`.
     pub resource_version: i64,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of decisions (the list envelope, with the items' schema named).
+#[derive(Serialize, ToSchema)]
+pub struct DecisionPage {
+    pub items: Vec<DecisionEntry>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -164,7 +171,7 @@ pub struct DecisionQuery {
     security(("bearer" = [])),
     params(DecisionQuery),
     responses(
-        (status = 200, description = "A page of decisions", body = Page<DecisionEntry>,
+        (status = 200, description = "A page of decisions", body = DecisionPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when another page follows"))),
         ListErrors,
     )

@@ -20,6 +20,7 @@ pub mod http;
 pub mod idempotency;
 pub mod links;
 pub mod memberships;
+pub mod metrics;
 pub mod model;
 pub mod openapi;
 pub mod organisations;

@@ -117,7 +117,11 @@ pub fn is_postgres(conn: &DbConnection) -> bool {
 }
 
 fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
-    pool.get().map_err(|e| {
+    use std::sync::atomic::Ordering;
+    crate::metrics::POOL_WAITING.fetch_add(1, Ordering::Relaxed);
+    let conn = pool.get();
+    crate::metrics::POOL_WAITING.fetch_sub(1, Ordering::Relaxed);
+    conn.map_err(|e| {
         log::warn!("database connection unavailable: {e}");
         ApiError::Unavailable(
             "the database cannot be reached or is overloaded; try again shortly".into(),

@@ -257,6 +257,18 @@ pub async fn database_outage_gives_503_and_recovers(app: TestApp) {
         .send(proxied.request(Method::GET, "/healthz", None))
         .await;
     assert_eq!(r.status, 200);
+    // Metrics stay scrapeable and count the failures.
+    let r = proxied
+        .send(proxied.request(Method::GET, "/metrics", None))
+        .await;
+    r.expect(200);
+    let errors: f64 = r
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("intl_db_errors_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("intl_db_errors_total");
+    assert!(errors >= 2.0, "{}", r.text);
 
     up.store(true, Ordering::SeqCst);
     let mut recovered = false;
@@ -290,5 +302,76 @@ fn upstream_addr(url: &str) -> String {
         hostport.to_string()
     } else {
         format!("{hostport}:5432")
+    }
+}
+
+/// `/metrics`: Prometheus text with requests by route template and status, latency
+/// histograms, the pool, database errors and the change feed's head; no token needed.
+pub async fn metrics_in_prometheus_format(app: TestApp) {
+    let project = app
+        .post(
+            "/v1/projects",
+            "officer",
+            json!({"title": "Mätbar", "status": "pipeline", "region_role": "partner"}),
+        )
+        .await;
+    project.expect(201);
+    let pid = id(&project.body);
+    app.get(&format!("/v1/projects/{pid}"), "reader")
+        .await
+        .expect(200);
+    app.get("/v1/projects/nope", "reader").await.expect(404);
+    app.get("/v1/no-such-thing", "reader").await.expect(404);
+    let r = app.send(app.request(Method::GET, "/metrics", None)).await;
+    r.expect(200);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = &r.text;
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+    };
+    // Route templates, never raw ids.
+    assert_eq!(
+        value(
+            "intl_http_requests_total{method=\"GET\",route=\"/v1/projects/{id}\",status=\"200\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "intl_http_requests_total{method=\"GET\",route=\"/v1/projects/{id}\",status=\"404\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value("intl_http_requests_total{method=\"POST\",route=\"/v1/projects\",status=\"201\"}"),
+        1.0
+    );
+    assert!(
+        value("intl_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}") >= 1.0
+    );
+    assert!(!text.contains(&pid), "no raw ids in series");
+    assert_eq!(
+        value("intl_http_request_duration_seconds_count{route=\"/v1/projects/{id}\"}"),
+        2.0
+    );
+    assert_eq!(
+        value("intl_http_request_duration_seconds_bucket{route=\"/v1/projects/{id}\",le=\"+Inf\"}"),
+        2.0
+    );
+    assert!(value("intl_db_pool_connections{state=\"idle\"}") >= 0.0);
+    assert_eq!(value("intl_db_pool_max"), 4.0);
+    assert!(value("intl_db_pool_waiting") >= 0.0);
+    assert!(value("intl_db_errors_total") >= 0.0);
+    assert!(value("intl_change_feed_head_seq") >= 1.0);
+    assert!(value("intl_change_feed_head_age_seconds") >= 0.0);
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, v) = line.rsplit_once(' ').expect("series and value");
+        assert!(v.parse::<f64>().is_ok(), "{line}");
+        assert!(series.starts_with("intl_"), "{line}");
     }
 }

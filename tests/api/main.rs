@@ -57,6 +57,7 @@ fn main() {
         errors::body_errors,
         errors::request_id_is_echoed_or_generated,
         errors::health_and_docs,
+        errors::metrics_in_prometheus_format,
         goals::tree_rules,
         goals::serves_rules,
         goals::adopted_goals_are_read_only,
