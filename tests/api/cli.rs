@@ -13,9 +13,18 @@ use crate::helpers::TestApp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_intl-api");
 
+/// The binary under test: `INTL_API_BIN` (CI points it at the release build), else this
+/// build's own.
+pub fn bin() -> String {
+    std::env::var("INTL_API_BIN")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| BIN.to_string())
+}
+
 /// Starts `intl-api serve` on a free port; returns the child and its base URL.
-fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, String) {
-    let mut cmd = Command::new(BIN);
+pub fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, String) {
+    let mut cmd = Command::new(bin());
     cmd.arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -52,8 +61,8 @@ fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, String) 
     (child, format!("http://127.0.0.1:{port}"))
 }
 
-fn token(data_dir: &std::path::Path, role: &str) -> String {
-    let out = Command::new(BIN)
+pub fn token(data_dir: &std::path::Path, role: &str) -> String {
+    let out = Command::new(bin())
         .args(["token", "--role", role, "--sub", "cli-user", "--ttl", "600"])
         .env_clear()
         .env("DATA_DIR", data_dir)
@@ -76,7 +85,7 @@ pub async fn startup_checks_and_token_subcommand(app: TestApp) {
         ("JWT_ALGORITHM", "none", "JWT_ALGORITHM"),
         ("DB_POOL_SIZE", "-1", "DB_POOL_SIZE"),
     ] {
-        let out = Command::new(BIN)
+        let out = Command::new(bin())
             .arg("serve")
             .env_clear()
             .env("DATA_DIR", dir.path())
@@ -189,7 +198,7 @@ pub async fn sigterm_finishes_in_flight_requests(app: TestApp) {
 }
 
 fn seed_demo(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
+    Command::new(bin())
         .arg("seed-demo")
         .args(args)
         .env_clear()

@@ -21,6 +21,7 @@ mod memberships;
 mod openapi;
 mod organisations;
 mod projects;
+mod replicas;
 mod reports;
 mod shipped;
 mod traceability;
@@ -101,12 +102,17 @@ fn main() {
         write_path::failed_requests_leave_no_trace,
         write_path::swedish_and_special_text_round_trips,
     ];
-    let postgres_only: Vec<(&str, TestFn)> = tests![errors::database_outage_gives_503_and_recovers];
+    let postgres_only: Vec<(&str, TestFn)> = tests![
+        errors::database_outage_gives_503_and_recovers,
+        replicas::two_instances_behave_as_one,
+        replicas::three_instances_migrate_an_empty_database_once
+    ];
     // The binary on its embedded default; nothing here depends on the backend.
     let binary: Vec<(&str, TestFn)> = tests![
         cli::startup_checks_and_token_subcommand,
         cli::sigterm_finishes_in_flight_requests,
-        cli::seed_demo_is_marked_deterministic_and_careful
+        cli::seed_demo_is_marked_deterministic_and_careful,
+        replicas::kill_9_under_write_load_loses_nothing_acknowledged
     ];
 
     let pg = std::env::var("TEST_DATABASE_URL")
