@@ -1,4 +1,4 @@
-//! Command line: `serve` (the default), `migrate`, `token`, `openapi`.
+//! Command line: `serve` (the default), `migrate`, `token`, `seed-demo`, `healthcheck`, `openapi`.
 
 use clap::{Parser, Subcommand};
 use intl_api::{access::Role, auth, config::Settings, db, openapi, Application};
@@ -43,11 +43,39 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Exit 0 when the server on this machine is ready (`GET /readyz` answers 200), else 1:
+    /// the container health check, with no HTTP client in the image.
+    Healthcheck {
+        /// The port to ask on 127.0.0.1 (default: the port of BIND, else 8080).
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+}
+
+/// `GET /readyz` over loopback with a short timeout; Ok only for a 200.
+fn healthcheck(port: u16) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("not ready: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .map_err(|e| format!("not ready: {e}"))?;
+    let mut head = [0u8; 16];
+    let n = s.read(&mut head).map_err(|e| format!("not ready: {e}"))?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    if line.starts_with("HTTP/1.1 200") || line.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!("not ready: {}", line.lines().next().unwrap_or("")))
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -105,6 +133,16 @@ fn run(command: Command) -> Result<(), String> {
             );
             println!("{counts:?}");
             Ok(())
+        }
+        Command::Healthcheck { port } => {
+            let port = port
+                .or_else(|| {
+                    std::env::var("BIND")
+                        .ok()
+                        .and_then(|b| b.rsplit(':').next()?.parse().ok())
+                })
+                .unwrap_or(8080);
+            healthcheck(port)
         }
         Command::Migrate => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;

@@ -287,3 +287,36 @@ pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
             .success()
     );
 }
+
+/// `intl-api healthcheck`, the container health check: 0 while the server is ready, 1 after.
+pub async fn healthcheck_subcommand(_app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve(dir.path(), &[]);
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let check = |port: &str| {
+        Command::new(bin())
+            .args(["healthcheck", "--port", port])
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let ok = check(&port);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // BIND names the port when --port is not given.
+    let by_bind = Command::new(bin())
+        .arg("healthcheck")
+        .env_clear()
+        .env("BIND", format!("0.0.0.0:{port}"))
+        .output()
+        .unwrap();
+    assert!(by_bind.status.success());
+    let _ = child.kill();
+    let _ = child.wait();
+    let down = check(&port);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("not ready"));
+}

@@ -112,6 +112,7 @@ fn main() {
         cli::startup_checks_and_token_subcommand,
         cli::sigterm_finishes_in_flight_requests,
         cli::seed_demo_is_marked_deterministic_and_careful,
+        cli::healthcheck_subcommand,
         replicas::kill_9_under_write_load_loses_nothing_acknowledged
     ];
 
