@@ -20,6 +20,7 @@ mod keys;
 mod memberships;
 mod openapi;
 mod organisations;
+mod outage;
 mod projects;
 mod replicas;
 mod reports;
@@ -105,7 +106,8 @@ fn main() {
     let postgres_only: Vec<(&str, TestFn)> = tests![
         errors::database_outage_gives_503_and_recovers,
         replicas::two_instances_behave_as_one,
-        replicas::three_instances_migrate_an_empty_database_once
+        replicas::three_instances_migrate_an_empty_database_once,
+        outage::own_cluster_outage_under_load
     ];
     // The binary on its embedded default; nothing here depends on the backend.
     let binary: Vec<(&str, TestFn)> = tests![
