@@ -203,13 +203,9 @@ pub async fn list_decisions(
         }
         other => other.transpose()?,
     };
-    let year = match crate::crud::int_param("year", q.year.as_deref(), 1900, 2200) {
-        Ok(y) => y.map(|y| y as i32),
-        Err(_) => {
-            c.add("year", "must be a whole number from 1900 to 2200");
-            None
-        }
-    };
+    let year = c
+        .int_param("year", q.year.as_deref(), 1900, 2200)
+        .map(|y| y as i32);
     c.finish()?;
     let scope = format!("decisions|{body:?}|{year:?}|{kind:?}|{:?}", q.resource_id);
     let resource_id = q.resource_id;

@@ -1,7 +1,7 @@
 //! Shared pieces of every resource: closed enums stored as text, timestamps, and field checks
 //! that gather every problem of a body into one 422.
 
-use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 use crate::error::{ApiError, FieldError};
 
@@ -82,6 +82,37 @@ impl Checks {
         if let Some(v) = value {
             if v < min || v > max {
                 self.add(field, format!("must be between {min} and {max}"));
+            }
+        }
+    }
+
+    /// An optional whole-number query parameter within a range; a bad one is noted, not fatal,
+    /// so every bad parameter is reported at once.
+    pub fn int_param(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
+        match crate::crud::int_param(field, value.filter(|s| !s.is_empty()), min, max) {
+            Ok(v) => v,
+            Err(ApiError::Validation(mut e)) => {
+                self.0.append(&mut e);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// An optional `YYYY-MM-DD` query parameter, in the years 1900-2200.
+    pub fn date_param(&mut self, field: &str, value: Option<&str>) -> Option<chrono::NaiveDate> {
+        let v = value.filter(|s| !s.is_empty())?;
+        match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            Ok(d) if (1900..=2200).contains(&d.year()) => Some(d),
+            _ => {
+                self.add(field, "must be a date, YYYY-MM-DD, in the years 1900-2200");
+                None
             }
         }
     }

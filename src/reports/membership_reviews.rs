@@ -20,7 +20,7 @@ use crate::{
         schema::{evaluations, organisations},
         DbConnection,
     },
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     evaluations::{GoalFulfilment, Recommendation},
     memberships::{self, MembershipKind, MembershipStatus},
     model::{Checks, Money},
@@ -78,19 +78,6 @@ pub struct ReviewQuery {
     /// Only memberships or only representations.
     #[param(value_type = Option<MembershipKind>)]
     kind: Option<String>,
-}
-
-/// Parses an optional `YYYY-MM-DD` query parameter, in the years 1900-2200.
-pub fn date_param(c: &mut Checks, field: &str, v: Option<&str>) -> Option<NaiveDate> {
-    use chrono::Datelike;
-    let v = v.filter(|s| !s.is_empty())?;
-    match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) if (1900..=2200).contains(&d.year()) => Some(d),
-        _ => {
-            c.add(field, "must be a date, YYYY-MM-DD, in the years 1900-2200");
-            None
-        }
-    }
 }
 
 /// The latest approved evaluation of each subject of `subject_type` among `ids`.
@@ -270,16 +257,10 @@ pub async fn membership_reviews(
     caller.require(Action::Read)?;
     let q = q.into_inner();
     let mut c = Checks::default();
-    let as_of = date_param(&mut c, "as_of", q.as_of.as_deref());
-    let within_days = match crate::crud::int_param("within_days", q.within_days.as_deref(), 0, 366)
-    {
-        Ok(d) => d.unwrap_or(0),
-        Err(ApiError::Validation(mut e)) => {
-            c.0.append(&mut e);
-            0
-        }
-        Err(e) => return Err(e),
-    };
+    let as_of = c.date_param("as_of", q.as_of.as_deref());
+    let within_days = c
+        .int_param("within_days", q.within_days.as_deref(), 0, 366)
+        .unwrap_or(0);
     let kind = match q.kind.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(k) => {

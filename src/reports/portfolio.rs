@@ -110,16 +110,20 @@ fn breakdown(conn: &mut DbConnection, key: &str) -> ApiResult<Vec<PortfolioGroup
             key,
             label: None,
             projects,
-            amounts: sums
-                .into_iter()
-                .map(|(currency, (b, e))| CurrencyTotals {
-                    total_budget: Money::from_minor(b, currency.clone()),
-                    eu_funding: Money::from_minor(e, currency.clone()),
-                    currency,
-                })
-                .collect(),
+            amounts: amounts(sums),
         })
         .collect())
+}
+
+/// Sums in minor units by currency, as money.
+fn amounts(sums: BTreeMap<String, (i64, i64)>) -> Vec<CurrencyTotals> {
+    sums.into_iter()
+        .map(|(currency, (b, e))| CurrencyTotals {
+            total_budget: Money::from_minor(b, currency.clone()),
+            eu_funding: Money::from_minor(e, currency.clone()),
+            currency,
+        })
+        .collect()
 }
 
 fn build(conn: &mut DbConnection) -> ApiResult<PortfolioReport> {
@@ -137,14 +141,7 @@ fn build(conn: &mut DbConnection) -> ApiResult<PortfolioReport> {
         key: None,
         label: None,
         projects: by_status.iter().map(|g| g.projects).sum(),
-        amounts: sums
-            .into_iter()
-            .map(|(currency, (b, e))| CurrencyTotals {
-                total_budget: Money::from_minor(b, currency.clone()),
-                eu_funding: Money::from_minor(e, currency.clone()),
-                currency,
-            })
-            .collect(),
+        amounts: amounts(sums),
     };
     let mut by_priority_area = breakdown(conn, "l.target")?;
     let ids: Vec<String> = by_priority_area

@@ -10,13 +10,13 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{membership_reviews::date_param, opt, Table};
+use super::{opt, Table};
 use crate::{
     access::Action,
     app::AppState,
     auth::Caller,
     db::{self, schema::report_backs, DbConnection},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     memberships::{self, MembershipKind, MembershipRole, MembershipStatus},
     model::Checks,
     openapi::errors::*,
@@ -233,20 +233,13 @@ pub async fn representatives(
     caller.require(Action::Read)?;
     let q = q.into_inner();
     let mut c = Checks::default();
-    let as_of = date_param(&mut c, "as_of", q.as_of.as_deref());
-    let months = match crate::crud::int_param(
+    let as_of = c.date_param("as_of", q.as_of.as_deref());
+    let months = c.int_param(
         "no_report_back_months",
-        q.no_report_back_months.as_deref().filter(|s| !s.is_empty()),
+        q.no_report_back_months.as_deref(),
         1,
         120,
-    ) {
-        Ok(m) => m,
-        Err(ApiError::Validation(mut e)) => {
-            c.0.append(&mut e);
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    );
     c.finish()?;
     let format = super::negotiate(&req)?;
     let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
