@@ -184,7 +184,7 @@ impl AuditFilter {
                 );
             }
         }
-        let mut time = |field: &str, v: Option<String>| match non_empty(v) {
+        let mut time = |field: &str, v: Option<String>| match v {
             None => None,
             Some(s) => match parse_time_param(field, &s) {
                 Ok(t) => Some(t),
@@ -323,7 +323,6 @@ where
         .map_err(|_| ApiError::BadRequest("the query string is malformed".into()))?
         .into_inner()
         .as_of
-        .filter(|s| !s.is_empty())
         .map(|s| parse_time_param("as_of", &s))
         .transpose()?;
     match as_of {

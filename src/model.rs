@@ -95,7 +95,7 @@ impl Checks {
         min: i64,
         max: i64,
     ) -> Option<i64> {
-        match crate::crud::int_param(field, value.filter(|s| !s.is_empty()), min, max) {
+        match crate::crud::int_param(field, value, min, max) {
             Ok(v) => v,
             Err(ApiError::Validation(mut e)) => {
                 self.0.append(&mut e);
@@ -107,8 +107,7 @@ impl Checks {
 
     /// An optional `YYYY-MM-DD` query parameter, in the years 1900-2200.
     pub fn date_param(&mut self, field: &str, value: Option<&str>) -> Option<chrono::NaiveDate> {
-        let v = value.filter(|s| !s.is_empty())?;
-        match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        match chrono::NaiveDate::parse_from_str(value?, "%Y-%m-%d") {
             Ok(d) if (1900..=2200).contains(&d.year()) => Some(d),
             _ => {
                 self.add(field, "must be a date, YYYY-MM-DD, in the years 1900-2200");

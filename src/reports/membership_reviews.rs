@@ -261,7 +261,7 @@ pub async fn membership_reviews(
     let within_days = c
         .int_param("within_days", q.within_days.as_deref(), 0, 366)
         .unwrap_or(0);
-    let kind = match q.kind.as_deref().filter(|s| !s.is_empty()) {
+    let kind = match q.kind.as_deref() {
         None => None,
         Some(k) => {
             let p = MembershipKind::parse(k);

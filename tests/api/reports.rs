@@ -417,6 +417,8 @@ pub async fn membership_reviews_due_on_a_date(app: TestApp) {
         ("within_days=-1", "within_days"),
         ("within_days=400", "within_days"),
         ("kind=club", "kind"),
+        ("kind=", "kind"),
+        ("as_of=", "as_of"),
     ] {
         let r = app
             .get(&format!("/v1/reports/membership-reviews?{q}"), "reader")

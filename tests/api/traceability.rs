@@ -121,6 +121,7 @@ pub async fn audit_trail_read_filters_and_refusals(app: TestApp) {
         ("action=vote", "action"),
         ("resource_type=people", "resource_type"),
         ("since=yesterday", "since"),
+        ("until=", "until"),
         ("until=2026-13-01T00:00:00Z", "until"),
         (
             "since=2026-11-28T10:00:00Z&until=2026-11-27T10:00:00Z",
@@ -554,7 +555,7 @@ pub async fn point_in_time_reads(app: TestApp) {
         404,
     );
     // Bad times are 422 naming as_of; every role may read the past; no token is 401.
-    for bad in ["yesterday", "2026-11-28", "2026-11-28T25:00:00Z", "1e9"] {
+    for bad in ["yesterday", "2026-11-28", "2026-11-28T25:00:00Z", "1e9", ""] {
         let r = at(&app, &paths[0], bad).await;
         assert_problem(&r, 422);
         assert_eq!(r.error_fields(), vec!["as_of".to_string()], "{bad}");
