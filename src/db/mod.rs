@@ -90,9 +90,10 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(3))
-        // A connection the database dropped (restart, network cut) still looks healthy to the
-        // pool; checking on check-out (one `SELECT 1`) drops it so the service recovers by itself.
-        .test_on_check_out(true)
+        // No `SELECT 1` on every check-out (a round trip per request on PostgreSQL): a
+        // connection the database dropped is found by the request that uses it, answered 503,
+        // and thrown away (`on_conn`), so the service recovers by itself.
+        .test_on_check_out(false)
         .build_unchecked(Manager::new(url))
 }
 
@@ -129,8 +130,10 @@ fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     })
 }
 
-/// Runs read-only work on a blocking thread.
-pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+/// Runs `f` with a pooled connection on a blocking thread. A connection whose work failed with
+/// a database error (unreachable, dropped, broken) is not given back to the pool: the next
+/// request gets a fresh one.
+async fn on_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
@@ -138,10 +141,35 @@ where
     let pool = pool.clone();
     web::block(move || {
         let mut conn = checkout(&pool)?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if matches!(
+            result,
+            Err(ApiError::Unavailable(_) | ApiError::Internal(_))
+        ) {
+            discard(&mut conn);
+        }
+        result
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Marks a PostgreSQL connection broken, so the pool drops it on return (`has_broken`).
+/// SQLite connections are a file handle: nothing to drop.
+fn discard(conn: &mut DbConnection) {
+    use diesel::connection::TransactionManager;
+    if let DbConnection::Postgresql(c) = conn {
+        AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error();
+    }
+}
+
+/// Runs read-only work on a blocking thread.
+pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    on_conn(pool, f).await
 }
 
 /// Runs read-only work that makes several queries on one consistent snapshot (reports): a
@@ -171,13 +199,7 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    web::block(move || {
-        let mut conn = checkout(&pool)?;
-        transaction(&mut conn, f)
-    })
-    .await
-    .map_err(ApiError::internal)?
+    on_conn(pool, move |conn| transaction(conn, f)).await
 }
 
 /// Runs `f` on a blocking thread with one connection, for work that manages its own
@@ -187,13 +209,7 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    web::block(move || {
-        let mut conn = checkout(&pool)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(ApiError::internal)?
+    on_conn(pool, f).await
 }
 
 /// One write transaction on a connection already held (start-up work, seeding, tests).
