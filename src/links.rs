@@ -66,16 +66,24 @@ pub fn external_ids_of(
     if ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(String, String, String)> = external_ids::table
+    let q = external_ids::table
         .filter(external_ids::resource_type.eq(resource_type))
-        .filter(external_ids::resource_id.eq_any(ids))
-        .order((external_ids::resource_id, external_ids::scheme))
-        .select((
-            external_ids::resource_id,
-            external_ids::scheme,
-            external_ids::value,
-        ))
-        .load(conn)?;
+        .into_boxed();
+    let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let rows: Vec<(String, String, String)> = crate::filter_ids!(
+        q,
+        is_sqlite,
+        external_ids::resource_id,
+        "`external_ids`.`resource_id`",
+        ids
+    )
+    .order((external_ids::resource_id, external_ids::scheme))
+    .select((
+        external_ids::resource_id,
+        external_ids::scheme,
+        external_ids::value,
+    ))
+    .load(conn)?;
     for (id, scheme, value) in rows {
         out.entry(id)
             .or_default()
@@ -161,13 +169,21 @@ pub fn links_of(
     if ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(String, String)> = resource_links::table
+    let q = resource_links::table
         .filter(resource_links::resource_type.eq(resource_type))
         .filter(resource_links::rel.eq(rel))
-        .filter(resource_links::resource_id.eq_any(ids))
-        .order((resource_links::resource_id, resource_links::position))
-        .select((resource_links::resource_id, resource_links::target))
-        .load(conn)?;
+        .into_boxed();
+    let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let rows: Vec<(String, String)> = crate::filter_ids!(
+        q,
+        is_sqlite,
+        resource_links::resource_id,
+        "`resource_links`.`resource_id`",
+        ids
+    )
+    .order((resource_links::resource_id, resource_links::position))
+    .select((resource_links::resource_id, resource_links::target))
+    .load(conn)?;
     for (id, target) in rows {
         out.entry(id).or_default().push(target);
     }

@@ -163,30 +163,23 @@ fn discard(conn: &mut DbConnection) {
     }
 }
 
-/// Runs read-only work on a blocking thread.
+/// Runs read-only work on a blocking thread, on one consistent snapshot: a record and its
+/// links, or a page and its children, come from the same committed state, never half of a
+/// concurrent write. A deferred transaction on SQLite (one read lock for all the queries);
+/// `REPEATABLE READ, READ ONLY` on PostgreSQL, begun in one statement.
 pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    on_conn(pool, f).await
-}
-
-/// Runs read-only work that makes several queries on one consistent snapshot (reports): a
-/// deferred transaction on SQLite, `REPEATABLE READ, READ ONLY` on PostgreSQL.
-pub async fn read_snapshot<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    read(pool, move |conn| {
-        conn.transaction(|conn| {
-            if is_postgres(conn) {
-                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(conn)?;
-            }
-            f(conn)
-        })
+    on_conn(pool, move |conn| {
+        in_transaction(
+            conn,
+            "BEGIN",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            f,
+            |_| true,
+        )
     })
     .await
 }
@@ -227,11 +220,24 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     K: FnOnce(&T) -> bool,
 {
+    in_transaction(conn, "BEGIN IMMEDIATE", "BEGIN", f, keep)
+}
+
+/// Runs `f` in a transaction begun with the backend's statement; commits when `keep` says so.
+fn in_transaction<T, F, K>(
+    conn: &mut DbConnection,
+    begin_sqlite: &str,
+    begin_pg: &str,
+    f: F,
+    keep: K,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    K: FnOnce(&T) -> bool,
+{
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, begin_sqlite)?,
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(c, begin_pg)?,
     }
     match f(conn) {
         Ok(value) if keep(&value) => {
@@ -284,4 +290,31 @@ pub fn setting_or_insert(
         .filter(s::name.eq(name))
         .select(s::value)
         .first::<String>(conn)?)
+}
+
+/// Filters a boxed query to rows whose `$column` is one of `$ids`, in a form the connection's
+/// statement cache keeps: diesel never caches `IN (?, ?, …)` (its SQL changes with the count),
+/// so SQLite would parse and plan the statement on every request. One id is `= ?`; several
+/// are one JSON bind on SQLite (`IN (SELECT value FROM json_each(?))`) and `= ANY($1)` on
+/// PostgreSQL, which diesel caches. `$sql` is the column as SQLite writes it (the EXPLAIN test
+/// reads filters in that form).
+#[macro_export]
+macro_rules! filter_ids {
+    ($query:expr, $is_sqlite:expr, $column:expr, $sql:literal, $ids:expr) => {{
+        let ids = $ids;
+        match ($is_sqlite, ids.len()) {
+            (_, 1) => $query.filter($column.eq(&ids[0])),
+            (true, _) => $query.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
+                    $sql,
+                    " IN (SELECT value FROM json_each("
+                ))
+                .bind::<diesel::sql_types::Text, _>(
+                    serde_json::to_string(&ids).expect("ids serialise"),
+                )
+                .sql("))"),
+            ),
+            _ => $query.filter($column.eq_any(ids)),
+        }
+    }};
 }

@@ -188,11 +188,17 @@ fn with_serves(conn: &mut DbConnection, rows: Vec<GoalRow>) -> Result<Vec<Goal>,
     let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
     let mut links: HashMap<String, Vec<String>> = HashMap::new();
     if !ids.is_empty() {
-        let pairs: Vec<(String, String)> = goal_serves::table
-            .filter(goal_serves::goal_id.eq_any(ids))
-            .select((goal_serves::goal_id, goal_serves::serves_goal_id))
-            .order((goal_serves::goal_id, goal_serves::serves_goal_id))
-            .load(conn)?;
+        let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
+        let pairs: Vec<(String, String)> = crate::filter_ids!(
+            goal_serves::table.into_boxed(),
+            is_sqlite,
+            goal_serves::goal_id,
+            "`goal_serves`.`goal_id`",
+            &ids
+        )
+        .select((goal_serves::goal_id, goal_serves::serves_goal_id))
+        .order((goal_serves::goal_id, goal_serves::serves_goal_id))
+        .load(conn)?;
         for (g, s) in pairs {
             links.entry(g).or_default().push(s);
         }

@@ -265,17 +265,23 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
     let mut ext = links::external_ids_of(conn, Project::TYPE, &ids)?;
     let mut partners: HashMap<String, Vec<Partner>> = HashMap::new();
     if !ids.is_empty() {
-        let rows: Vec<PartnerRow> = project_partners::table
-            .filter(project_partners::project_id.eq_any(&ids))
-            .order((project_partners::project_id, project_partners::position))
-            .select((
-                project_partners::project_id,
-                project_partners::organisation_id,
-                project_partners::role,
-                project_partners::budget_minor,
-                project_partners::budget_currency,
-            ))
-            .load(conn)?;
+        let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
+        let rows: Vec<PartnerRow> = crate::filter_ids!(
+            project_partners::table.into_boxed(),
+            is_sqlite,
+            project_partners::project_id,
+            "`project_partners`.`project_id`",
+            &ids
+        )
+        .order((project_partners::project_id, project_partners::position))
+        .select((
+            project_partners::project_id,
+            project_partners::organisation_id,
+            project_partners::role,
+            project_partners::budget_minor,
+            project_partners::budget_currency,
+        ))
+        .load(conn)?;
         for (pid, org, role, minor, currency) in rows {
             partners.entry(pid).or_default().push(Partner {
                 organisation_id: org,

@@ -472,6 +472,6 @@ pub async fn goal_fulfilment(
         ));
     };
     let format: Format = super::negotiate(&req)?;
-    let report = db::read_snapshot(&state.pool, move |conn| build(conn, &document)).await?;
+    let report = db::read(&state.pool, move |conn| build(conn, &document)).await?;
     Ok(super::respond(format, "goal-fulfilment", &report, table))
 }

@@ -274,7 +274,7 @@ pub async fn membership_reviews(
     c.finish()?;
     let format = super::negotiate(&req)?;
     let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let report = db::read_snapshot(&state.pool, move |conn| {
+    let report = db::read(&state.pool, move |conn| {
         build(conn, as_of, within_days, kind)
     })
     .await?;

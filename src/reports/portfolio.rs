@@ -230,6 +230,6 @@ pub async fn project_portfolio(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::Read)?;
     let format: Format = super::negotiate(&req)?;
-    let report = db::read_snapshot(&state.pool, build).await?;
+    let report = db::read(&state.pool, build).await?;
     Ok(super::respond(format, "project-portfolio", &report, table))
 }

@@ -243,7 +243,7 @@ pub async fn representatives(
     c.finish()?;
     let format = super::negotiate(&req)?;
     let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let report = db::read_snapshot(&state.pool, move |conn| build(conn, as_of, months)).await?;
+    let report = db::read(&state.pool, move |conn| build(conn, as_of, months)).await?;
     Ok(super::respond(format, "representatives", &report, table))
 }
 
