@@ -158,34 +158,50 @@ pub fn clear_external_ids(conn: &mut DbConnection, resource_type: &str, id: &str
     Ok(())
 }
 
-/// Ordered link targets of records for one relation, by record id.
-pub fn links_of(
-    conn: &mut DbConnection,
-    resource_type: &str,
-    rel: &str,
-    ids: &[&str],
-) -> ApiResult<HashMap<String, Vec<String>>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+/// Every link of some records, by relation and record: one query for all relations (a round
+/// trip each saved on PostgreSQL).
+#[derive(Default)]
+pub struct Links(HashMap<(String, String), Vec<String>>);
+
+impl Links {
+    /// The ordered targets of `id` under `rel`, taken out of the set.
+    pub fn take(&mut self, rel: &str, id: &str) -> Vec<String> {
+        self.0
+            .remove(&(rel.to_string(), id.to_string()))
+            .unwrap_or_default()
+    }
+}
+
+/// Loads the links of records, every relation at once, each list in its stored order.
+pub fn links_of(conn: &mut DbConnection, resource_type: &str, ids: &[&str]) -> ApiResult<Links> {
+    let mut out = Links::default();
     if ids.is_empty() {
         return Ok(out);
     }
     let q = resource_links::table
         .filter(resource_links::resource_type.eq(resource_type))
-        .filter(resource_links::rel.eq(rel))
         .into_boxed();
     let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let rows: Vec<(String, String)> = crate::filter_ids!(
+    let rows: Vec<(String, String, String)> = crate::filter_ids!(
         q,
         is_sqlite,
         resource_links::resource_id,
         "`resource_links`.`resource_id`",
         ids
     )
-    .order((resource_links::resource_id, resource_links::position))
-    .select((resource_links::resource_id, resource_links::target))
+    .order((
+        resource_links::resource_id,
+        resource_links::rel,
+        resource_links::position,
+    ))
+    .select((
+        resource_links::resource_id,
+        resource_links::rel,
+        resource_links::target,
+    ))
     .load(conn)?;
-    for (id, target) in rows {
-        out.entry(id).or_default().push(target);
+    for (id, rel, target) in rows {
+        out.0.entry((rel, id)).or_default().push(target);
     }
     Ok(out)
 }

@@ -173,15 +173,14 @@ impl Row {
 
 fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Activity>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut goal_links = links::links_of(conn, Activity::TYPE, GOAL, &ids)?;
-    let mut area_links = links::links_of(conn, Activity::TYPE, PRIORITY_AREA, &ids)?;
+    let mut links = links::links_of(conn, Activity::TYPE, &ids)?;
     rows.into_iter()
         .map(|r| {
             Ok(Activity {
                 kind: ActivityKind::from_db(&r.kind)?,
                 status: ActivityStatus::from_db(&r.status)?,
-                goal_ids: goal_links.remove(&r.id).unwrap_or_default(),
-                priority_area_ids: area_links.remove(&r.id).unwrap_or_default(),
+                goal_ids: links.take(GOAL, &r.id),
+                priority_area_ids: links.take(PRIORITY_AREA, &r.id),
                 id: r.id,
                 document_id: r.document_id,
                 title: r.title,

@@ -259,9 +259,7 @@ type PartnerRow = (String, String, String, Option<i64>, Option<String>);
 
 fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut goal_links = links::links_of(conn, Project::TYPE, GOAL, &ids)?;
-    let mut area_links = links::links_of(conn, Project::TYPE, PRIORITY_AREA, &ids)?;
-    let mut nuts = links::links_of(conn, Project::TYPE, NUTS, &ids)?;
+    let mut links = links::links_of(conn, Project::TYPE, &ids)?;
     let mut ext = links::external_ids_of(conn, Project::TYPE, &ids)?;
     let mut partners: HashMap<String, Vec<Partner>> = HashMap::new();
     if !ids.is_empty() {
@@ -299,9 +297,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
                 total_budget: Money::from_columns(r.total_budget_minor, r.total_budget_currency),
                 eu_funding: Money::from_columns(r.eu_funding_minor, r.eu_funding_currency),
                 cofinancing_rate: r.cofinancing_rate_bp.map(rate_text),
-                nuts_codes: nuts.remove(&r.id).unwrap_or_default(),
-                goal_ids: goal_links.remove(&r.id).unwrap_or_default(),
-                priority_area_ids: area_links.remove(&r.id).unwrap_or_default(),
+                nuts_codes: links.take(NUTS, &r.id),
+                goal_ids: links.take(GOAL, &r.id),
+                priority_area_ids: links.take(PRIORITY_AREA, &r.id),
                 external_ids: ext.remove(&r.id).unwrap_or_default(),
                 id: r.id,
                 acronym: r.acronym,
