@@ -258,7 +258,11 @@ impl Application {
                 .await
                 .map_err(|e| e.to_string())??
         };
-        let spec = openapi::spec_value();
+        // The document is served from one shared copy: each worker holding its own (and
+        // Swagger UI another) cost about 5 MB of memory per worker.
+        let spec = web::Bytes::from(
+            serde_json::to_vec(&openapi::spec_value()).map_err(|e| format!("the spec: {e}"))?,
+        );
         let table = web::Data::new(RouteTable::from_spec(&openapi::spec()));
         let state = web::Data::new(AppState {
             pool,
@@ -282,8 +286,19 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")
-                        .external_url_unchecked("/openapi.json", spec.clone()),
+                        .config(utoipa_swagger_ui::Config::from("/openapi.json")),
                 )
+                .route("/openapi.json", {
+                    let spec = spec.clone();
+                    web::get().to(move || {
+                        let spec = spec.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type(header::ContentType::json())
+                                .body(spec)
+                        }
+                    })
+                })
                 .route(
                     "/docs",
                     web::get().to(|| async {
