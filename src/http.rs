@@ -53,10 +53,20 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let path = req.path().to_string();
-    // No stored text can hold NUL (PostgreSQL refuses it), so no id or filter can either.
-    let res = if has_nul(req.uri().path()) || req.uri().query().is_some_and(has_nul) {
-        let res = ApiError::BadRequest("the path or query contains a NUL character".into())
-            .response(Some(path.clone()), Some(id.clone()));
+    // No stored text can hold NUL (PostgreSQL refuses it), so no id or filter can either: a
+    // path with one names nothing (404), a query parameter with one is an invalid value (422).
+    let nul = if has_nul(req.uri().path()) {
+        Some(ApiError::NotFound(
+            "no resource has a NUL character in its path".into(),
+        ))
+    } else {
+        req.uri()
+            .query()
+            .and_then(nul_parameter)
+            .map(|name| ApiError::validation(name, "must not contain NUL characters"))
+    };
+    let res = if let Some(e) = nul {
+        let res = e.response(Some(path.clone()), Some(id.clone()));
         req.into_response(res).map_into_boxed_body()
     } else {
         // Handlers and extractors report errors inside the response, rendered below.
@@ -78,6 +88,18 @@ pub async fn middleware(
 
 fn has_nul(s: &str) -> bool {
     s.contains("%00") || s.contains('\0')
+}
+
+/// The name of the first query parameter whose name or value holds a NUL character.
+fn nul_parameter(query: &str) -> Option<String> {
+    query.split('&').find(|pair| has_nul(pair)).map(|pair| {
+        let name = pair.split('=').next().unwrap_or("");
+        if has_nul(name) {
+            "query".to_string()
+        } else {
+            name.to_string()
+        }
+    })
 }
 
 fn normalise_error(
