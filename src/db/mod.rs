@@ -3,7 +3,10 @@
 
 pub mod schema;
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use actix_web::web;
 use diesel::{
@@ -22,7 +25,25 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+/// The connection pool, and on SQLite the turn its writers take.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    /// SQLite has one writer at a time. Writers that wait for the database's lock sleep in
+    /// growing steps (its busy handler), which made the p99 of 16 concurrent writers half a
+    /// second; waiting here instead, before taking a connection, hands the lock straight on and
+    /// leaves the idle connections to readers. Other processes on the same file still meet
+    /// the busy handler. `None` on PostgreSQL, where writers run side by side.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -86,7 +107,7 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
             }
         }
     }
-    r2d2::Pool::builder()
+    let inner = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(3))
@@ -94,7 +115,9 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
         // connection the database dropped is found by the request that uses it, answered 503,
         // and thrown away (`on_conn`), so the service recovers by itself.
         .test_on_check_out(false)
-        .build_unchecked(Manager::new(url))
+        .build_unchecked(Manager::new(url));
+    let writer = (!is_postgres_url(url)).then(|| Arc::new(Mutex::new(())));
+    Pool { inner, writer }
 }
 
 /// Applies pending migrations for the connection's backend. On PostgreSQL an advisory lock
@@ -206,7 +229,16 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    on_conn(pool, move |conn| transaction(conn, f)).await
+    let pool = pool.clone();
+    web::block(move || {
+        let _turn = pool
+            .writer
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        run(&mut *checkout(&pool)?, |conn| transaction(conn, f))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// Runs `f` on a blocking thread with one connection, for work that manages its own
