@@ -69,10 +69,9 @@ pub fn external_ids_of(
     let q = external_ids::table
         .filter(external_ids::resource_type.eq(resource_type))
         .into_boxed();
-    let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
     let rows: Vec<(String, String, String)> = crate::filter_ids!(
         q,
-        is_sqlite,
+        conn,
         external_ids::resource_id,
         "`external_ids`.`resource_id`",
         ids
@@ -181,10 +180,9 @@ pub fn links_of(conn: &mut DbConnection, resource_type: &str, ids: &[&str]) -> A
     let q = resource_links::table
         .filter(resource_links::resource_type.eq(resource_type))
         .into_boxed();
-    let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
     let rows: Vec<(String, String, String)> = crate::filter_ids!(
         q,
-        is_sqlite,
+        conn,
         resource_links::resource_id,
         "`resource_links`.`resource_id`",
         ids

@@ -113,7 +113,7 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
         .connection_timeout(Duration::from_secs(3))
         // No `SELECT 1` on every check-out (a round trip per request on PostgreSQL): a
         // connection the database dropped is found by the request that uses it, answered 503,
-        // and thrown away (`on_conn`), so the service recovers by itself.
+        // and thrown away (`run`), so the service recovers by itself.
         .test_on_check_out(false)
         .build_unchecked(Manager::new(url));
     let writer = (!is_postgres_url(url)).then(|| Arc::new(Mutex::new(())));
@@ -153,10 +153,11 @@ fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     })
 }
 
-/// Runs `f` with a pooled connection on a blocking thread. A connection whose work failed with
-/// a database error (unreachable, dropped, broken) is not given back to the pool: the next
-/// request gets a fresh one.
-async fn on_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+/// Runs `f` with a pooled connection on a blocking thread, for work that manages its own
+/// transactions (one per item of a batch). A connection whose work failed with a database
+/// error (unreachable, dropped, broken) is not given back to the pool: the next request gets a
+/// fresh one.
+pub async fn with_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
@@ -217,7 +218,7 @@ where
         Some(mut conn) => web::block(move || run(&mut conn, snapshot))
             .await
             .map_err(ApiError::internal)?,
-        None => on_conn(pool, snapshot).await,
+        None => with_conn(pool, snapshot).await,
     }
 }
 
@@ -239,16 +240,6 @@ where
     })
     .await
     .map_err(ApiError::internal)?
-}
-
-/// Runs `f` on a blocking thread with one connection, for work that manages its own
-/// transactions (one per item of a batch).
-pub async fn with_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    on_conn(pool, f).await
 }
 
 /// One write transaction on a connection already held (start-up work, seeding, tests).
@@ -346,11 +337,11 @@ pub fn setting_or_insert(
 /// reads filters in that form).
 #[macro_export]
 macro_rules! filter_ids {
-    ($query:expr, $is_sqlite:expr, $column:expr, $sql:literal, $ids:expr) => {{
+    ($query:expr, $conn:expr, $column:expr, $sql:literal, $ids:expr) => {{
         let ids = $ids;
-        match ($is_sqlite, ids.len()) {
+        match ($crate::db::is_postgres($conn), ids.len()) {
             (_, 1) => $query.filter($column.eq(&ids[0])),
-            (true, _) => $query.filter(
+            (false, _) => $query.filter(
                 diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
                     $sql,
                     " IN (SELECT value FROM json_each("

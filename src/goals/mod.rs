@@ -188,10 +188,9 @@ fn with_serves(conn: &mut DbConnection, rows: Vec<GoalRow>) -> Result<Vec<Goal>,
     let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
     let mut links: HashMap<String, Vec<String>> = HashMap::new();
     if !ids.is_empty() {
-        let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
         let pairs: Vec<(String, String)> = crate::filter_ids!(
             goal_serves::table.into_boxed(),
-            is_sqlite,
+            conn,
             goal_serves::goal_id,
             "`goal_serves`.`goal_id`",
             &ids

@@ -263,10 +263,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
     let mut ext = links::external_ids_of(conn, Project::TYPE, &ids)?;
     let mut partners: HashMap<String, Vec<Partner>> = HashMap::new();
     if !ids.is_empty() {
-        let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
         let rows: Vec<PartnerRow> = crate::filter_ids!(
             project_partners::table.into_boxed(),
-            is_sqlite,
+            conn,
             project_partners::project_id,
             "`project_partners`.`project_id`",
             &ids
