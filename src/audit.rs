@@ -134,7 +134,7 @@ pub struct AuditQuery {
     /// Only this step.
     #[param(value_type = Option<String>, example = "adopt")]
     action: Option<String>,
-    /// Only events at or after this time (RFC 3339).
+    /// Only events at or after this time (RFC 3339); the page is then ordered by time.
     #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     since: Option<String>,
     /// Only events before this time (RFC 3339).
@@ -245,6 +245,7 @@ pub async fn list_audit_events(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::ReadAuditTrail)?;
     let (f, limit, cursor) = AuditFilter::parse(q.into_inner())?;
+    let by_time = f.since.is_some();
     pagination::list(
         &req,
         &caller,
@@ -253,18 +254,16 @@ pub async fn list_audit_events(
         f.scope(),
         limit.as_deref(),
         cursor.as_deref(),
-        |e: &AuditEvent| e.id.to_string(),
+        // Under `since`, oldest first by (at, id), so the `at` index finds the recent events
+        // (see `keyset!`); otherwise by id.
+        move |e: &AuditEvent| match by_time {
+            true => pagination::time_key(e.at.naive_utc(), &e.id.to_string()),
+            false => e.id.to_string(),
+        },
         move |conn, after, limit| {
-            let after = match after {
-                None => 0,
-                Some(a) => a.parse::<i64>().map_err(|_| {
-                    ApiError::BadRequest("the cursor is not valid for this query".into())
-                })?,
-            };
+            let bad = || ApiError::BadRequest("the cursor is not valid for this query".into());
             let mut q = audit_events::table
-                .filter(audit_events::id.gt(after))
                 .select(Row::as_select())
-                .order(audit_events::id.asc())
                 .limit(limit)
                 .into_boxed();
             if let Some(t) = f.resource_type {
@@ -279,11 +278,31 @@ pub async fn list_audit_events(
             if let Some(a) = f.action {
                 q = q.filter(audit_events::action.eq(a));
             }
-            if let Some(t) = f.since {
-                q = q.filter(audit_events::at.ge(t));
-            }
             if let Some(t) = f.until {
                 q = q.filter(audit_events::at.lt(t));
+            }
+            match (f.since, after) {
+                (None, after) => {
+                    let after = after
+                        .map(|a| a.parse::<i64>())
+                        .transpose()
+                        .map_err(|_| bad())?;
+                    q = q
+                        .filter(audit_events::id.gt(after.unwrap_or(0)))
+                        .order(audit_events::id.asc());
+                }
+                (Some(t), after) => {
+                    q = q
+                        .filter(audit_events::at.ge(t))
+                        .order((audit_events::at.asc(), audit_events::id.asc()));
+                    if let Some(a) = after {
+                        let (at, id) = pagination::split_updated_key(&a)?;
+                        let id = id.parse::<i64>().map_err(|_| bad())?;
+                        q = q
+                            .filter(audit_events::at.ge(at))
+                            .filter(audit_events::at.gt(at).or(audit_events::id.gt(id)));
+                    }
+                }
             }
             q.load(conn)?.into_iter().map(Row::into_api).collect()
         },

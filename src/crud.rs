@@ -341,12 +341,15 @@ pub fn upsert_item<E: ExternallyKeyed>(
     }
 }
 
-/// A page of a collection readable by every role (see `pagination::list`).
+/// A page of a collection readable by every role (see `pagination::list`); `by_updated` when
+/// the list is filtered by `updated_since` (see `keyset!`).
+#[allow(clippy::too_many_arguments)]
 pub async fn list<E, F>(
     req: &HttpRequest,
     caller: &Caller,
     state: &AppState,
     scope: String,
+    by_updated: bool,
     limit: Option<&str>,
     cursor: Option<&str>,
     load: F,
@@ -363,7 +366,7 @@ where
         scope,
         limit,
         cursor,
-        |e: &E| e.id().to_string(),
+        move |e: &E| crate::pagination::record_key(e, by_updated),
         load,
     )
     .await

@@ -120,6 +120,74 @@ where
     Ok(respond(req, items, next))
 }
 
+/// The key a page of records continues after: the id; or, in a list filtered by
+/// `updated_since` (ordered by when records changed, see [`keyset!`](crate::keyset)),
+/// `updated_at|id`.
+pub fn record_key<R: crate::changes::Resource>(r: &R, by_updated: bool) -> String {
+    if by_updated {
+        time_key(r.updated_at().naive_utc(), r.id())
+    } else {
+        r.id().to_string()
+    }
+}
+
+const KEY_TIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// A key of a list ordered by a time, then an id: `time|id`.
+pub fn time_key(t: chrono::NaiveDateTime, id: &str) -> String {
+    format!("{}|{id}", t.format(KEY_TIME))
+}
+
+/// The `(time, id)` a `time_key` carries.
+pub fn split_updated_key(key: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
+    key.split_once('|')
+        .and_then(|(t, id)| {
+            let t = chrono::NaiveDateTime::parse_from_str(t, KEY_TIME).ok()?;
+            Some((t, id.to_string()))
+        })
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "the cursor is not valid for this query; start again without one".into(),
+            )
+        })
+}
+
+/// Orders a boxed list query of `$table` by its keyset and continues it after the key `$after`
+/// (a [`record_key`]): by id; or, under `updated_since` (`$since`), by `(updated_at, id)`.
+/// The second order lets the `(updated_at, id)` index find the recently changed rows: ordered
+/// by id, SQLite walks the primary key past every older row to fill the page (a second for an
+/// empty page at 100 000 rows, growing with the table).
+#[macro_export]
+macro_rules! keyset {
+    ($query:expr, $table:ident, $since:expr, $after:expr) => {{
+        let query = $query;
+        let after: Option<&str> = $after;
+        match $since {
+            None => {
+                let query = query.order($table::id.asc());
+                match after {
+                    Some(a) => query.filter($table::id.gt(a.to_string())),
+                    None => query,
+                }
+            }
+            Some(t) => {
+                let query = query
+                    .filter($table::updated_at.ge(t))
+                    .order(($table::updated_at.asc(), $table::id.asc()));
+                match after {
+                    Some(a) => {
+                        let (at, id) = $crate::pagination::split_updated_key(a)?;
+                        query
+                            .filter($table::updated_at.ge(at))
+                            .filter($table::updated_at.gt(at).or($table::id.gt(id)))
+                    }
+                    None => query,
+                }
+            }
+        }
+    }};
+}
+
 /// A signed position for other kinds of cursor (the change feed's `seq`).
 pub fn sign_position(key: &CursorKey, scope: &str, position: &str) -> String {
     encode(key, scope, position)

@@ -215,7 +215,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Activity>> {
     let mut q = activities::table
         .filter(activities::deleted_at.is_null())
         .select(Row::as_select())
-        .order(activities::id.asc())
         .limit(f.limit)
         .into_boxed();
     if let Some(d) = &f.document_id {
@@ -249,12 +248,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Activity>> {
             );
         }
     }
-    if let Some(t) = f.updated_since {
-        q = q.filter(activities::updated_at.ge(t));
-    }
-    if let Some(a) = &f.after {
-        q = q.filter(activities::id.gt(a.clone()));
-    }
+    q = crate::keyset!(q, activities, f.updated_since, f.after.as_deref());
     let rows = q.load(conn)?;
     assemble(conn, rows)
 }

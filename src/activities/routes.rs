@@ -26,7 +26,8 @@ pub struct ActivityListQuery {
     goal_id: Option<String>,
     /// Only activities in this priority area.
     priority_area_id: Option<String>,
-    /// Only activities changed at or after this RFC 3339 time.
+    /// Only activities changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -94,6 +95,7 @@ pub async fn list_activities(
         &caller,
         &state,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
         move |conn, after, limit| {

@@ -32,7 +32,8 @@ pub struct DocumentListQuery {
     /// Only documents for this year (action plans).
     #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year: Option<String>,
-    /// Only documents changed at or after this RFC 3339 time.
+    /// Only documents changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -107,7 +108,6 @@ pub async fn list_documents(
         let mut query = documents::table
             .filter(documents::deleted_at.is_null())
             .select(DocumentRow::as_select())
-            .order(documents::id.asc())
             .limit(page.fetch())
             .into_boxed();
         if let Some(k) = kind {
@@ -119,18 +119,13 @@ pub async fn list_documents(
         if let Some(y) = year {
             query = query.filter(documents::year.eq(y));
         }
-        if let Some(t) = since {
-            query = query.filter(documents::updated_at.ge(t));
-        }
-        if let Some(after) = &page.after {
-            query = query.filter(documents::id.gt(after.clone()));
-        }
+        query = crate::keyset!(query, documents, since, page.after.as_deref());
         let rows = query.load(conn)?;
         let docs = rows
             .into_iter()
             .map(DocumentRow::into_api)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(&key, docs, |d| d.id.clone()))
+        Ok(page.finish(&key, docs, |d| pagination::record_key(d, since.is_some())))
     })
     .await?;
     Ok(pagination::respond(&req, items, next))

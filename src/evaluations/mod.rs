@@ -274,7 +274,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Evaluation>> {
     let mut q = evaluations::table
         .filter(evaluations::deleted_at.is_null())
         .select(Row::as_select())
-        .order(evaluations::id.asc())
         .limit(f.limit)
         .into_boxed();
     if let Some(t) = f.subject_type {
@@ -286,12 +285,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Evaluation>> {
     if let Some(s) = f.status {
         q = q.filter(evaluations::status.eq(s.as_str()));
     }
-    if let Some(t) = f.updated_since {
-        q = q.filter(evaluations::updated_at.ge(t));
-    }
-    if let Some(a) = &f.after {
-        q = q.filter(evaluations::id.gt(a.clone()));
-    }
+    q = crate::keyset!(q, evaluations, f.updated_since, f.after.as_deref());
     q.load(conn)?.into_iter().map(Row::into_api).collect()
 }
 

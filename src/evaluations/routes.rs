@@ -26,7 +26,8 @@ pub struct EvaluationListQuery {
     subject_id: Option<String>,
     #[param(value_type = Option<EvaluationStatus>)]
     status: Option<String>,
-    /// Only evaluations changed at or after this RFC 3339 time.
+    /// Only evaluations changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -85,6 +86,7 @@ pub async fn list_evaluations(
         &caller,
         &state,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
         move |conn, after, limit| {

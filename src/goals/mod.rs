@@ -223,7 +223,6 @@ pub fn list(conn: &mut DbConnection, f: &GoalFilter) -> Result<Vec<Goal>, ApiErr
     let mut q = goals::table
         .filter(goals::deleted_at.is_null())
         .select(GoalRow::as_select())
-        .order(goals::id.asc())
         .limit(f.limit)
         .into_boxed();
     if let Some(d) = &f.document_id {
@@ -235,12 +234,7 @@ pub fn list(conn: &mut DbConnection, f: &GoalFilter) -> Result<Vec<Goal>, ApiErr
     if let Some(k) = f.kind {
         q = q.filter(goals::kind.eq(k.as_str()));
     }
-    if let Some(t) = f.updated_since {
-        q = q.filter(goals::updated_at.ge(t));
-    }
-    if let Some(a) = &f.after {
-        q = q.filter(goals::id.gt(a.clone()));
-    }
+    q = crate::keyset!(q, goals, f.updated_since, f.after.as_deref());
     let rows = q.load(conn)?;
     with_serves(conn, rows)
 }

@@ -28,7 +28,8 @@ pub struct GoalListQuery {
     /// Only goals of this kind.
     #[param(value_type = Option<GoalKind>)]
     kind: Option<String>,
-    /// Only goals changed at or after this RFC 3339 time.
+    /// Only goals changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -92,7 +93,7 @@ pub async fn list_goals(
     };
     let (items, next) = db::read(&state.pool, move |conn| {
         let rows = list(conn, &filter)?;
-        Ok(page.finish(&key, rows, |g| g.id.clone()))
+        Ok(page.finish(&key, rows, |g| pagination::record_key(g, since.is_some())))
     })
     .await?;
     Ok(pagination::respond(&req, items, next))

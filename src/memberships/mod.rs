@@ -294,7 +294,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
     let mut q = memberships::table
         .filter(memberships::deleted_at.is_null())
         .select(Row::as_select())
-        .order(memberships::id.asc())
         .limit(f.limit)
         .into_boxed();
     if let Some(k) = f.kind {
@@ -309,12 +308,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
     if let Some(d) = f.review_due_by {
         q = q.filter(memberships::next_review_due.le(d));
     }
-    if let Some(t) = f.updated_since {
-        q = q.filter(memberships::updated_at.ge(t));
-    }
-    if let Some(a) = &f.after {
-        q = q.filter(memberships::id.gt(a.clone()));
-    }
+    q = crate::keyset!(q, memberships, f.updated_since, f.after.as_deref());
     q.load(conn)?.into_iter().map(Row::into_api).collect()
 }
 

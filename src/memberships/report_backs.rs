@@ -123,15 +123,9 @@ pub fn list(
         .filter(report_backs::deleted_at.is_null())
         .filter(report_backs::membership_id.eq(membership_id.to_string()))
         .select(Row::as_select())
-        .order(report_backs::id.asc())
         .limit(limit)
         .into_boxed();
-    if let Some(t) = updated_since {
-        q = q.filter(report_backs::updated_at.ge(t));
-    }
-    if let Some(a) = after {
-        q = q.filter(report_backs::id.gt(a));
-    }
+    q = crate::keyset!(q, report_backs, updated_since, after.as_deref());
     q.load(conn)?.into_iter().map(Row::into_api).collect()
 }
 

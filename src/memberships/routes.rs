@@ -31,7 +31,8 @@ pub struct MembershipListQuery {
     /// Only memberships whose review is due on or before this date.
     #[param(value_type = Option<String>, format = Date)]
     review_due_by: Option<String>,
-    /// Only memberships changed at or after this RFC 3339 time.
+    /// Only memberships changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -98,6 +99,7 @@ pub async fn list_memberships(
         &caller,
         &state,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
         move |conn, after, limit| {
@@ -263,7 +265,8 @@ pub async fn end_membership(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportBackListQuery {
-    /// Only report-backs changed at or after this RFC 3339 time.
+    /// Only report-backs changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -306,6 +309,7 @@ pub async fn list_report_backs(
         &caller,
         &state,
         scope,
+        since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
         move |conn, after, limit| {

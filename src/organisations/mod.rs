@@ -157,7 +157,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>>
     let mut q = organisations::table
         .filter(organisations::deleted_at.is_null())
         .select(Row::as_select())
-        .order(organisations::id.asc())
         .limit(f.limit)
         .into_boxed();
     if let Some(k) = f.kind {
@@ -172,12 +171,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>>
             None => return Ok(vec![]),
         }
     }
-    if let Some(t) = f.updated_since {
-        q = q.filter(organisations::updated_at.ge(t));
-    }
-    if let Some(a) = &f.after {
-        q = q.filter(organisations::id.gt(a.clone()));
-    }
+    q = crate::keyset!(q, organisations, f.updated_since, f.after.as_deref());
     let rows = q.load(conn)?;
     assemble(conn, rows)
 }

@@ -27,7 +27,8 @@ pub struct OrganisationListQuery {
     /// With `external_id_value`: the organisation holding this external id.
     external_id_scheme: Option<String>,
     external_id_value: Option<String>,
-    /// Only organisations changed at or after this RFC 3339 time.
+    /// Only organisations changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -99,8 +100,11 @@ pub async fn list_organisations(
         limit: page.fetch(),
     };
     let key = state.cursor_key.clone();
+    let by_updated = since.is_some();
     let (items, next) = db::read(&state.pool, move |conn| {
-        Ok(page.finish(&key, list(conn, &filter)?, |o| o.id.clone()))
+        Ok(page.finish(&key, list(conn, &filter)?, |o| {
+            pagination::record_key(o, by_updated)
+        }))
     })
     .await?;
     Ok(pagination::respond(&req, items, next))

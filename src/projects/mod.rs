@@ -337,7 +337,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Project>> {
     let mut q = projects::table
         .filter(projects::deleted_at.is_null())
         .select(Row::as_select())
-        .order(projects::id.asc())
         .limit(f.limit)
         .into_boxed();
     if let Some(s) = f.status {
@@ -377,12 +376,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Project>> {
             None => return Ok(vec![]),
         }
     }
-    if let Some(t) = f.updated_since {
-        q = q.filter(projects::updated_at.ge(t));
-    }
-    if let Some(a) = &f.after {
-        q = q.filter(projects::id.gt(a.clone()));
-    }
+    q = crate::keyset!(q, projects, f.updated_since, f.after.as_deref());
     let rows = q.load(conn)?;
     assemble(conn, rows)
 }

@@ -29,7 +29,8 @@ pub struct ProjectListQuery {
     /// With `external_id_value`: the project holding this external id.
     external_id_scheme: Option<String>,
     external_id_value: Option<String>,
-    /// Only projects changed at or after this RFC 3339 time.
+    /// Only projects changed at or after this RFC 3339 time. The page is then ordered by
+    /// when they changed (oldest change first): one changed while you page comes again later.
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -99,6 +100,7 @@ pub async fn list_projects(
         &caller,
         &state,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
         move |conn, after, limit| {

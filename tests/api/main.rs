@@ -76,6 +76,7 @@ fn main() {
         evaluations::validation,
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
+        organisations::updated_since_pages_in_change_order,
         traceability::audit_trail_read_filters_and_refusals,
         traceability::audit_trail_and_register_are_append_only_in_the_database,
         traceability::decision_register,
