@@ -36,6 +36,8 @@ use crate::{
 pub struct AppState {
     pub pool: Pool,
     pub cursor_key: CursorKey,
+    /// Rendered records by version (`cache.rs`).
+    pub renders: crate::cache::Renders,
     /// This instance's request counters and latency histograms.
     pub metrics: crate::metrics::Registry,
 }
@@ -267,6 +269,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool,
             cursor_key,
+            renders: crate::cache::Renders::new(settings.render_cache_bytes),
             metrics: Default::default(),
         });
         let verifier = web::Data::new(verifier);

@@ -59,6 +59,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// HTTP worker threads; default one per core.
     pub workers: Option<usize>,
+    /// Bytes of rendered records kept in memory (`cache.rs`); 0 keeps none.
+    pub render_cache_bytes: u64,
 }
 
 pub const DEFAULT_ISSUER: &str = "rvn-intl-api";
@@ -157,8 +159,20 @@ impl Settings {
                 }
             },
         };
+        let render_cache_bytes = match get("RENDER_CACHE_MB") {
+            None => 4 << 20,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n <= 4096 => n << 20,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "RENDER_CACHE_MB must be a whole number from 0 to 4096 (got {v:?})"
+                    )))
+                }
+            },
+        };
         Ok(Settings {
             workers,
+            render_cache_bytes,
             database_url,
             bind,
             pool_size,

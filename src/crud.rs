@@ -26,6 +26,8 @@ pub trait Entity: Resource + Clone + Send + 'static {
 
     /// The live record, or 404.
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
+    /// The live record's version, or `None`: one indexed lookup (`live_version!` makes it).
+    fn live_version(conn: &mut DbConnection, id: &str) -> ApiResult<Option<i64>>;
     fn input(&self) -> Self::Input;
     /// A 409 when the record's state forbids changes (adopted, approved, ended).
     fn ensure_writable(&self) -> ApiResult<()> {
@@ -50,13 +52,35 @@ pub trait Creatable: Entity {
 /// Fields that only the service or an action sets, common to every resource.
 pub const RECORD_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at"];
 
+/// One record. Its current version is looked up first: when its rendering of that version is
+/// in `state.renders`, that is the answer (one statement); otherwise it is loaded on a snapshot
+/// and rendered. A query string (`as_of`) takes the audit trail's way (`audit::get_single`).
 pub async fn get<E: Entity>(
     req: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
     id: String,
 ) -> ApiResult<HttpResponse> {
-    crate::audit::get_single(req, caller, state, id, None, |conn, id| E::load(conn, id)).await
+    if !req.query_string().is_empty() {
+        return crate::audit::get_single(req, caller, state, id, None, |conn, id| {
+            E::load(conn, id)
+        })
+        .await;
+    }
+    caller.require(Action::Read)?;
+    let cache = state.clone();
+    let r = db::query(&state.pool, move |conn| {
+        if let Some(version) = E::live_version(conn, &id)? {
+            if let Some(body) = cache.renders.get(E::TYPE, &id, version) {
+                return Ok(crate::cache::Rendered { version, body });
+            }
+        }
+        // Not here, changed or gone (the load says 404 in its own words).
+        let e = db::snapshot(conn, |conn| E::load(conn, &id))?;
+        cache.renders.render(&e)
+    })
+    .await?;
+    Ok(http::single_raw(&req, r.version, r.body))
 }
 
 pub async fn create<E: Creatable>(
@@ -199,6 +223,25 @@ macro_rules! versioned_store {
                 )));
             }
             Ok(())
+        }
+    };
+}
+
+/// `Entity::live_version` for a resource stored in `$table` (inside its `impl Entity`).
+#[macro_export]
+macro_rules! live_version {
+    ($table:ident) => {
+        fn live_version(
+            conn: &mut $crate::db::DbConnection,
+            id: &str,
+        ) -> $crate::error::ApiResult<Option<i64>> {
+            use diesel::prelude::*;
+            Ok($table::table
+                .filter($table::id.eq(id))
+                .filter($table::deleted_at.is_null())
+                .select($table::version)
+                .first(conn)
+                .optional()?)
         }
     };
 }

@@ -432,13 +432,25 @@ pub fn not_modified(req: &HttpRequest, version: i64) -> bool {
 /// A single resource with its ETag, or 304 when the caller's copy is current.
 pub fn single<T: serde::Serialize>(req: &HttpRequest, version: i64, body: &T) -> HttpResponse {
     if not_modified(req, version) {
+        return single_raw(req, version, web::Bytes::new());
+    }
+    match serde_json::to_vec(body) {
+        Ok(json) => single_raw(req, version, json.into()),
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
+    }
+}
+
+/// `single` for a body already rendered.
+pub fn single_raw(req: &HttpRequest, version: i64, body: web::Bytes) -> HttpResponse {
+    if not_modified(req, version) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag(version)))
             .finish();
     }
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
-        .json(body)
+        .insert_header(header::ContentType::json())
+        .body(body)
 }
 
 /// 201 with `Location` and `ETag`.

@@ -5,6 +5,7 @@ pub mod activities;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod changes;
 pub mod config;
 pub mod crud;

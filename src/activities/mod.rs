@@ -315,6 +315,7 @@ fn with_input(base: Activity, i: ActivityInput) -> Activity {
 }
 
 impl Entity for Activity {
+    crate::live_version!(activities);
     type Input = ActivityInput;
     const COLLECTION: &'static str = "/v1/activities";
     const READ_ONLY: &'static [&'static str] = &[];

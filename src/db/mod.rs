@@ -200,25 +200,40 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let snapshot = move |conn: &mut DbConnection| {
-        in_transaction(
-            conn,
-            "BEGIN",
-            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-            f,
-            |_| true,
-        )
-    };
+    query(pool, move |conn| snapshot(conn, f)).await
+}
+
+/// Read-only work on one consistent snapshot, on a connection already held.
+pub fn snapshot<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    in_transaction(
+        conn,
+        "BEGIN",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        f,
+        |_| true,
+    )
+}
+
+/// Like `read`, without the snapshot: for work whose first statement alone may answer (a
+/// statement is its own snapshot), and which takes `snapshot` itself when it needs more.
+pub async fn query<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
     // An SQLite read in WAL mode never waits for a lock and takes microseconds: with an idle
     // connection at hand it runs right here, sparing the hand-off to a blocking thread and
     // back (a fifth of the CPU of a single-record GET). Otherwise, and always on PostgreSQL
     // (a network round trip), it goes to the blocking pool.
     match pool.try_get() {
-        Some(mut conn) if matches!(*conn, DbConnection::Sqlite(_)) => run(&mut conn, snapshot),
-        Some(mut conn) => web::block(move || run(&mut conn, snapshot))
+        Some(mut conn) if matches!(*conn, DbConnection::Sqlite(_)) => run(&mut conn, f),
+        Some(mut conn) => web::block(move || run(&mut conn, f))
             .await
             .map_err(ApiError::internal)?,
-        None => with_conn(pool, snapshot).await,
+        None => with_conn(pool, f).await,
     }
 }
 

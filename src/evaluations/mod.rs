@@ -338,6 +338,7 @@ fn with_input(base: Evaluation, i: EvaluationInput) -> Evaluation {
 }
 
 impl Entity for Evaluation {
+    crate::live_version!(evaluations);
     type Input = EvaluationInput;
     const COLLECTION: &'static str = "/v1/evaluations";
     const READ_ONLY: &'static [&'static str] = &["status", "decision"];

@@ -364,6 +364,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Membership> {
 }
 
 impl Entity for Membership {
+    crate::live_version!(memberships);
     type Input = MembershipInput;
     const COLLECTION: &'static str = "/v1/memberships";
     const READ_ONLY: &'static [&'static str] = &["last_reviewed_on", "next_review_due"];

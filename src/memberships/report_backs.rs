@@ -168,6 +168,7 @@ pub fn create(
 }
 
 impl Entity for ReportBack {
+    crate::live_version!(report_backs);
     type Input = ReportBackInput;
     const COLLECTION: &'static str = "/v1/memberships";
     const READ_ONLY: &'static [&'static str] = &["membership_id"];

@@ -187,6 +187,7 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> ApiResult<bool> {
 }
 
 impl Entity for Organisation {
+    crate::live_version!(organisations);
     type Input = OrganisationInput;
     const COLLECTION: &'static str = "/v1/organisations";
     const READ_ONLY: &'static [&'static str] = &[];

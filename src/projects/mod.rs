@@ -486,6 +486,7 @@ fn with_input(base: Project, i: ProjectInput) -> Project {
 }
 
 impl Entity for Project {
+    crate::live_version!(projects);
     type Input = ProjectInput;
     const COLLECTION: &'static str = "/v1/projects";
     const READ_ONLY: &'static [&'static str] = &[];

@@ -69,6 +69,8 @@ fn main() {
         projects::crud_money_partners_and_filters,
         projects::validation,
         projects::integrator_upsert,
+        projects::no_stale_record_after_another_instance_writes,
+        projects::render_cache_can_be_turned_off,
         memberships::officers_prepare_the_board_decides,
         memberships::validation_and_end,
         memberships::report_backs,

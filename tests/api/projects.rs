@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{id, TestApp};
+use crate::helpers::{id, spawn, TestApp};
 
 async fn organisation(app: &TestApp, name: &str) -> String {
     id(&app
@@ -307,4 +307,111 @@ pub async fn integrator_upsert(app: TestApp) {
         .await
         .expect(403);
     assert_eq!(app.snapshot(), before);
+}
+
+/// A GET answers from its cache of rendered records only for the version the database holds
+/// now: another instance's change (of the row, a link, a partner, an external id, a delete)
+/// is seen at once, by the GET and by `If-None-Match`.
+pub async fn no_stale_record_after_another_instance_writes(app: TestApp) {
+    let other = spawn(app.db.clone(), &[]).await;
+    let policy = app.policy().await;
+    let goal = app
+        .get(
+            &format!("/v1/goals?document_id={}&limit=2", id(&policy)),
+            "reader",
+        )
+        .await
+        .body["items"]
+        .clone();
+    let org = app
+        .post(
+            "/v1/organisations",
+            "officer",
+            json!({"name": "Partner", "kind": "network", "country": "FI"}),
+        )
+        .await;
+    org.expect(201);
+    let p = app
+        .post(
+            "/v1/projects",
+            "officer",
+            json!({"title": "Cached", "status": "pipeline", "region_role": "partner",
+                   "goal_ids": [id(&goal[0])]}),
+        )
+        .await;
+    p.expect(201);
+    let path = format!("/v1/projects/{}", id(&p.body));
+    // Read twice here, so the second is answered from this instance's cache.
+    let first = app.get(&path, "reader").await;
+    first.expect(200);
+    assert_eq!(app.get(&path, "reader").await.body, first.body);
+
+    let changes = [
+        json!({"title": "Renamed"}),
+        json!({"goal_ids": [id(&goal[1])]}),
+        json!({"partners": [{"organisation_id": id(&org.body), "role": "lead_partner"}]}),
+        json!({"external_ids": [{"scheme": "kohesio", "value": "K-9"}]}),
+    ];
+    let mut etag = first.etag();
+    for change in changes {
+        let w = other
+            .send(
+                other
+                    .request(Method::PATCH, &path, Some("officer"))
+                    .header("If-Match", etag.clone())
+                    .json(&change),
+            )
+            .await;
+        w.expect(200);
+        let mine = app.get(&path, "reader").await;
+        mine.expect(200);
+        assert_eq!(mine.body, w.body, "after {change}");
+        assert_ne!(mine.etag(), etag);
+        // The old ETag no longer matches: a 200 with the new copy, not a 304.
+        let cond = app
+            .send(
+                app.request(Method::GET, &path, Some("reader"))
+                    .header("If-None-Match", etag.clone()),
+            )
+            .await;
+        cond.expect(200);
+        etag = mine.etag();
+        let same = app
+            .send(
+                app.request(Method::GET, &path, Some("reader"))
+                    .header("If-None-Match", etag.clone()),
+            )
+            .await;
+        same.expect(304);
+    }
+    other
+        .send(
+            other
+                .request(Method::DELETE, &path, Some("board"))
+                .header("If-Match", etag),
+        )
+        .await
+        .expect(204);
+    app.get(&path, "reader").await.expect(404);
+    other.handle.stop(true).await;
+}
+
+/// With the cache turned off (`RENDER_CACHE_MB=0`) a GET loads the record every time.
+pub async fn render_cache_can_be_turned_off(app: TestApp) {
+    let plain = spawn(app.db.clone(), &[("RENDER_CACHE_MB", "0")]).await;
+    let p = app
+        .post(
+            "/v1/projects",
+            "officer",
+            json!({"title": "Uncached", "status": "pipeline", "region_role": "partner"}),
+        )
+        .await;
+    p.expect(201);
+    let path = format!("/v1/projects/{}", id(&p.body));
+    let a = app.get(&path, "reader").await;
+    let b = plain.get(&path, "reader").await;
+    b.expect(200);
+    assert_eq!(a.body, b.body);
+    assert_eq!(a.etag(), b.etag());
+    plain.handle.stop(true).await;
 }

@@ -1,0 +1,140 @@
+//! Rendered records, by type and id, with the version each renders.
+//!
+//! A record's JSON is a function of its version: every change to it, its links and children
+//! included, goes through the write path and moves the version (`changes.rs`). So a GET that
+//! finds the stored version here, after one indexed lookup of the live version, answers without
+//! loading the record's links and children or serialising it again. Another instance's write
+//! moves the version in the database, so nothing here can be served stale; a miss loads the
+//! record on one snapshot as before. Bounded by bytes (S3-FIFO eviction, `quick_cache`).
+
+use actix_web::web::Bytes;
+use quick_cache::{sync::Cache, Weighter};
+
+type Key = (&'static str, String);
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<Key, (i64, Bytes)> for ByBytes {
+    fn weight(&self, key: &Key, val: &(i64, Bytes)) -> u64 {
+        // The body, the id and the entry's own bookkeeping, roughly.
+        (val.1.len() + key.1.len() + 64) as u64
+    }
+}
+
+pub struct Renders(Option<Cache<Key, (i64, Bytes), ByBytes>>);
+
+/// A rendered record of the current version.
+pub struct Rendered {
+    pub version: i64,
+    pub body: Bytes,
+}
+
+impl Renders {
+    /// A cache of at most `bytes` (0: none).
+    pub fn new(bytes: u64) -> Self {
+        Renders(
+            (bytes > 0)
+                .then(|| Cache::with_weighter((bytes / 1024).max(16) as usize, bytes, ByBytes)),
+        )
+    }
+
+    /// The JSON of `id` at `version`, when it is here.
+    pub fn get(&self, kind: &'static str, id: &str, version: i64) -> Option<Bytes> {
+        let cache = self.0.as_ref()?;
+        match cache.get(&(kind, id.to_string())) {
+            Some((v, body)) if v == version => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Renders `record` and keeps it under its version (replacing any older one).
+    pub fn render<R: crate::changes::Resource>(
+        &self,
+        record: &R,
+    ) -> Result<Rendered, crate::error::ApiError> {
+        let body =
+            Bytes::from(serde_json::to_vec(record).map_err(crate::error::ApiError::internal)?);
+        if let Some(cache) = &self.0 {
+            cache.insert(
+                (R::TYPE, record.id().to_string()),
+                (record.version(), body.clone()),
+            );
+        }
+        Ok(Rendered {
+            version: record.version(),
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    struct R {
+        id: String,
+        version: i64,
+    }
+
+    impl crate::changes::Resource for R {
+        const TYPE: &'static str = "r";
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn version(&self) -> i64 {
+            self.version
+        }
+        fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+            chrono::DateTime::UNIX_EPOCH
+        }
+    }
+
+    #[test]
+    fn serves_only_the_version_it_rendered() {
+        let c = Renders::new(1 << 20);
+        let r = c
+            .render(&R {
+                id: "a".into(),
+                version: 2,
+            })
+            .unwrap();
+        assert_eq!(&r.body[..], br#"{"id":"a","version":2}"#);
+        assert_eq!(c.get("r", "a", 2), Some(r.body));
+        assert_eq!(c.get("r", "a", 3), None);
+        assert_eq!(c.get("r", "a", 1), None);
+        assert_eq!(c.get("other", "a", 2), None);
+        c.render(&R {
+            id: "a".into(),
+            version: 3,
+        })
+        .unwrap();
+        assert_eq!(c.get("r", "a", 2), None, "the newer version replaced it");
+        assert!(c.get("r", "a", 3).is_some());
+    }
+
+    #[test]
+    fn keeps_nothing_when_off_and_stays_within_its_bytes() {
+        let off = Renders::new(0);
+        off.render(&R {
+            id: "a".into(),
+            version: 1,
+        })
+        .unwrap();
+        assert_eq!(off.get("r", "a", 1), None);
+        let small = Renders::new(4096);
+        for i in 0..1000 {
+            small
+                .render(&R {
+                    id: format!("{i:04}"),
+                    version: 1,
+                })
+                .unwrap();
+        }
+        let kept = (0..1000)
+            .filter(|i| small.get("r", &format!("{i:04}"), 1).is_some())
+            .count();
+        assert!(kept > 0 && kept < 100, "kept {kept}");
+    }
+}
