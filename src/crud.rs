@@ -384,13 +384,25 @@ pub fn upsert_item<E: ExternallyKeyed>(
     }
 }
 
-/// A page of a collection readable by every role (see `pagination::list`); `by_updated` when
-/// the list is filtered by `updated_since` (see `keyset!`).
+/// A resource listed through `list`: its page query gives rows, and the records are assembled
+/// from them (links and children loaded for the whole page at once).
+pub trait Listed: Resource + Sized + Send + 'static {
+    type Row: Send + 'static;
+    /// The row's id, version and `updated_at`.
+    fn key(row: &Self::Row) -> (&str, i64, chrono::NaiveDateTime);
+    /// The records of `rows`, in their order.
+    fn assemble(conn: &mut DbConnection, rows: Vec<Self::Row>) -> ApiResult<Vec<Self>>;
+}
+
+/// A page of a collection readable by every role: `limit` and `cursor` as in `pagination`,
+/// `load(after, fetch)` gives the rows (`by_updated` when the list is filtered by
+/// `updated_since`, see `keyset!`). Records whose rendering of the row's version is in
+/// `state.renders` are not assembled again; only the others' links and children are loaded.
 #[allow(clippy::too_many_arguments)]
 pub async fn list<E, F>(
     req: &HttpRequest,
     caller: &Caller,
-    state: &AppState,
+    state: &web::Data<AppState>,
     scope: String,
     by_updated: bool,
     limit: Option<&str>,
@@ -398,21 +410,42 @@ pub async fn list<E, F>(
     load: F,
 ) -> ApiResult<HttpResponse>
 where
-    E: Resource + Send + 'static,
-    F: FnOnce(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<E>> + Send + 'static,
+    E: Listed,
+    F: FnOnce(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<E::Row>> + Send + 'static,
 {
-    crate::pagination::list(
-        req,
-        caller,
-        state,
-        Action::Read,
-        scope,
-        limit,
-        cursor,
-        move |e: &E| crate::pagination::record_key(e, by_updated),
-        load,
-    )
-    .await
+    caller.require(Action::Read)?;
+    let page = crate::pagination::PageRequest::parse(&state.cursor_key, scope, limit, cursor)?;
+    let st = state.clone();
+    let (bodies, next) = db::read(&state.pool, move |conn| {
+        let rows = load(conn, page.after.clone(), page.fetch())?;
+        let (rows, next) = page.finish(&st.cursor_key, rows, |r| {
+            let (id, _, updated_at) = E::key(r);
+            crate::pagination::row_key(id, updated_at, by_updated)
+        });
+        let mut bodies: Vec<Option<web::Bytes>> = rows
+            .iter()
+            .map(|r| {
+                let (id, version, _) = E::key(r);
+                st.renders.get(E::TYPE, id, version)
+            })
+            .collect();
+        let misses: Vec<E::Row> = rows
+            .into_iter()
+            .zip(&bodies)
+            .filter(|(_, b)| b.is_none())
+            .map(|(r, _)| r)
+            .collect();
+        let mut fresh = E::assemble(conn, misses)?.into_iter();
+        for body in bodies.iter_mut().filter(|b| b.is_none()) {
+            let record = fresh
+                .next()
+                .ok_or_else(|| ApiError::internal("assemble lost a record"))?;
+            *body = Some(st.renders.render(&record)?.body);
+        }
+        Ok((bodies.into_iter().flatten().collect::<Vec<_>>(), next))
+    })
+    .await?;
+    Ok(crate::pagination::respond_rendered(req, &bodies, next))
 }
 
 /// Parses an optional whole-number query parameter within a range, naming it in the 422.

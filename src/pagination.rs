@@ -124,10 +124,15 @@ where
 /// `updated_since` (ordered by when records changed, see [`keyset!`](crate::keyset)),
 /// `updated_at|id`.
 pub fn record_key<R: crate::changes::Resource>(r: &R, by_updated: bool) -> String {
+    row_key(r.id(), r.updated_at().naive_utc(), by_updated)
+}
+
+/// `record_key` from a stored row's id and `updated_at`.
+pub fn row_key(id: &str, updated_at: chrono::NaiveDateTime, by_updated: bool) -> String {
     if by_updated {
-        time_key(r.updated_at().naive_utc(), r.id())
+        time_key(updated_at, id)
     } else {
-        r.id().to_string()
+        id.to_string()
     }
 }
 
@@ -242,13 +247,41 @@ pub fn respond<T: Serialize>(
     items: Vec<T>,
     next_cursor: Option<String>,
 ) -> HttpResponse {
+    let mut res = next_link(req, next_cursor.as_deref());
+    res.json(Page { items, next_cursor })
+}
+
+/// `respond` for items already rendered as JSON: the same `Page` document, put together.
+pub fn respond_rendered(
+    req: &HttpRequest,
+    items: &[actix_web::web::Bytes],
+    next_cursor: Option<String>,
+) -> HttpResponse {
+    let mut body = Vec::with_capacity(items.iter().map(|b| b.len() + 1).sum::<usize>() + 64);
+    body.extend_from_slice(b"{\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(b"],\"next_cursor\":");
+    serde_json::to_writer(&mut body, &next_cursor).expect("a string serialises");
+    body.push(b'}');
+    next_link(req, next_cursor.as_deref())
+        .insert_header(header::ContentType::json())
+        .body(body)
+}
+
+/// A 200 with, when another page follows, its `Link`.
+fn next_link(req: &HttpRequest, next_cursor: Option<&str>) -> actix_web::HttpResponseBuilder {
     let mut res = HttpResponse::Ok();
-    if let Some(c) = &next_cursor {
+    if let Some(c) = next_cursor {
         let mut pairs: Vec<(String, String)> = url_pairs(req.query_string())
             .into_iter()
             .filter(|(k, _)| k != "cursor")
             .collect();
-        pairs.push(("cursor".into(), c.clone()));
+        pairs.push(("cursor".into(), c.to_string()));
         let query = pairs
             .iter()
             .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
@@ -259,7 +292,7 @@ pub fn respond<T: Serialize>(
             format!("<{}?{}>; rel=\"next\"", req.path(), query),
         ));
     }
-    res.json(Page { items, next_cursor })
+    res
 }
 
 fn url_pairs(q: &str) -> Vec<(String, String)> {

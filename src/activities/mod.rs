@@ -127,7 +127,7 @@ fn planned() -> ActivityStatus {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = activities, treat_none_as_null = true)]
-struct Row {
+pub struct Row {
     id: String,
     document_id: String,
     kind: String,
@@ -211,7 +211,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Activity>> {
+/// The rows of a page (see `crud::Listed`).
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = activities::table
         .filter(activities::deleted_at.is_null())
         .select(Row::as_select())
@@ -249,8 +250,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Activity>> {
         }
     }
     q = crate::keyset!(q, activities, f.updated_since, f.after.as_deref());
-    let rows = q.load(conn)?;
-    assemble(conn, rows)
+    Ok(q.load(conn)?)
 }
 
 /// The rules that need the database: the action plan exists, every goal and priority area too.
@@ -311,6 +311,16 @@ fn with_input(base: Activity, i: ActivityInput) -> Activity {
         goal_ids: i.goal_ids,
         priority_area_ids: i.priority_area_ids,
         ..base
+    }
+}
+
+impl crate::crud::Listed for Activity {
+    type Row = Row;
+    fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Self>> {
+        assemble(conn, rows)
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn list_activities(
         filter.priority_area_id,
         q.updated_since
     );
-    crud::list(
+    crud::list::<Activity, _>(
         &req,
         &caller,
         &state,

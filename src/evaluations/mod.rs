@@ -170,7 +170,7 @@ pub struct ApproveRequest {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = evaluations, treat_none_as_null = true)]
-struct Row {
+pub struct Row {
     id: String,
     subject_type: String,
     subject_id: String,
@@ -270,7 +270,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Evaluation>> {
+/// The rows of a page (see `crud::Listed`).
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = evaluations::table
         .filter(evaluations::deleted_at.is_null())
         .select(Row::as_select())
@@ -286,7 +287,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Evaluation>> {
         q = q.filter(evaluations::status.eq(s.as_str()));
     }
     q = crate::keyset!(q, evaluations, f.updated_since, f.after.as_deref());
-    q.load(conn)?.into_iter().map(Row::into_api).collect()
+    Ok(q.load(conn)?)
 }
 
 /// Whether a live record of the subject type has this id.
@@ -334,6 +335,16 @@ fn with_input(base: Evaluation, i: EvaluationInput) -> Evaluation {
         findings: i.findings,
         recommendation: i.recommendation,
         ..base
+    }
+}
+
+impl crate::crud::Listed for Evaluation {
+    type Row = Row;
+    fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(_: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Self>> {
+        rows.into_iter().map(Row::into_api).collect()
     }
 }
 

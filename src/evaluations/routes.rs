@@ -81,7 +81,7 @@ pub async fn list_evaluations(
         "evaluations|{:?}|{:?}|{:?}|{:?}",
         filter.subject_type, filter.subject_id, filter.status, q.updated_since
     );
-    crud::list(
+    crud::list::<Evaluation, _>(
         &req,
         &caller,
         &state,

@@ -174,7 +174,7 @@ pub struct EndRequest {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = memberships, treat_none_as_null = true)]
-struct Row {
+pub struct Row {
     id: String,
     kind: String,
     organisation_id: String,
@@ -291,6 +291,11 @@ pub struct Filter {
 }
 
 pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
+    list_rows(conn, f)?.into_iter().map(Row::into_api).collect()
+}
+
+/// The rows of a page (see `crud::Listed`).
+pub fn list_rows(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = memberships::table
         .filter(memberships::deleted_at.is_null())
         .select(Row::as_select())
@@ -309,7 +314,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
         q = q.filter(memberships::next_review_due.le(d));
     }
     q = crate::keyset!(q, memberships, f.updated_since, f.after.as_deref());
-    q.load(conn)?.into_iter().map(Row::into_api).collect()
+    Ok(q.load(conn)?)
 }
 
 fn with_input(base: Membership, i: MembershipInput, status: MembershipStatus) -> Membership {
@@ -361,6 +366,16 @@ pub fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Membership> {
         .optional()?
         .ok_or_else(|| ApiError::NotFound(format!("no membership with id {id}")))?
         .into_api()
+}
+
+impl crate::crud::Listed for Membership {
+    type Row = Row;
+    fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(_: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Self>> {
+        rows.into_iter().map(Row::into_api).collect()
+    }
 }
 
 impl Entity for Membership {

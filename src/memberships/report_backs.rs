@@ -62,7 +62,7 @@ pub struct ReportBackInput {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = report_backs, treat_none_as_null = true)]
-struct Row {
+pub struct Row {
     id: String,
     membership_id: String,
     date: NaiveDate,
@@ -118,7 +118,7 @@ pub fn list(
     updated_since: Option<chrono::NaiveDateTime>,
     after: Option<String>,
     limit: i64,
-) -> ApiResult<Vec<ReportBack>> {
+) -> ApiResult<Vec<Row>> {
     let mut q = report_backs::table
         .filter(report_backs::deleted_at.is_null())
         .filter(report_backs::membership_id.eq(membership_id.to_string()))
@@ -126,7 +126,7 @@ pub fn list(
         .limit(limit)
         .into_boxed();
     q = crate::keyset!(q, report_backs, updated_since, after.as_deref());
-    q.load(conn)?.into_iter().map(Row::into_api).collect()
+    Ok(q.load(conn)?)
 }
 
 /// A live report-back of this membership, or 404.
@@ -165,6 +165,16 @@ pub fn create(
         .execute(conn)?;
     changes::record(conn, actor, Change::Created(&r))?;
     Ok(r)
+}
+
+impl crate::crud::Listed for ReportBack {
+    type Row = Row;
+    fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(_: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Self>> {
+        rows.into_iter().map(Row::into_api).collect()
+    }
 }
 
 impl Entity for ReportBack {

@@ -94,7 +94,7 @@ pub async fn list_memberships(
         "memberships|{:?}|{:?}|{:?}|{:?}|{:?}",
         filter.kind, filter.status, filter.organisation_id, filter.review_due_by, q.updated_since
     );
-    crud::list(
+    crud::list::<Membership, _>(
         &req,
         &caller,
         &state,
@@ -103,7 +103,7 @@ pub async fn list_memberships(
         q.limit.as_deref(),
         q.cursor.as_deref(),
         move |conn, after, limit| {
-            list(
+            list_rows(
                 conn,
                 &Filter {
                     after,
@@ -304,7 +304,7 @@ pub async fn list_report_backs(
         .map(|s| parse_time_param("updated_since", s))
         .transpose()?;
     let scope = format!("report_backs|{id}|{:?}", q.updated_since);
-    crud::list(
+    crud::list::<ReportBack, _>(
         &req,
         &caller,
         &state,

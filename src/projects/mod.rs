@@ -195,7 +195,7 @@ fn is_nuts(s: &str) -> bool {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = projects, treat_none_as_null = true)]
-struct Row {
+pub struct Row {
     id: String,
     acronym: Option<String>,
     title: String,
@@ -333,7 +333,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Project>> {
+/// The rows of a page (see `crud::Listed`).
+pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = projects::table
         .filter(projects::deleted_at.is_null())
         .select(Row::as_select())
@@ -377,8 +378,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Project>> {
         }
     }
     q = crate::keyset!(q, projects, f.updated_since, f.after.as_deref());
-    let rows = q.load(conn)?;
-    assemble(conn, rows)
+    Ok(q.load(conn)?)
 }
 
 fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
@@ -482,6 +482,16 @@ fn with_input(base: Project, i: ProjectInput) -> Project {
         priority_area_ids: i.priority_area_ids,
         external_ids,
         ..base
+    }
+}
+
+impl crate::crud::Listed for Project {
+    type Row = Row;
+    fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Self>> {
+        assemble(conn, rows)
     }
 }
 

@@ -95,7 +95,7 @@ pub async fn list_projects(
         filter.external_id,
         q.updated_since
     );
-    crud::list(
+    crud::list::<Project, _>(
         &req,
         &caller,
         &state,

@@ -309,9 +309,9 @@ pub async fn integrator_upsert(app: TestApp) {
     assert_eq!(app.snapshot(), before);
 }
 
-/// A GET answers from its cache of rendered records only for the version the database holds
-/// now: another instance's change (of the row, a link, a partner, an external id, a delete)
-/// is seen at once, by the GET and by `If-None-Match`.
+/// A GET or a list answers from its cache of rendered records only for the version the
+/// database holds now: another instance's change (of the row, a link, a partner, an external
+/// id, a delete) is seen at once, by the GET, by `If-None-Match` and in lists.
 pub async fn no_stale_record_after_another_instance_writes(app: TestApp) {
     let other = spawn(app.db.clone(), &[]).await;
     let policy = app.policy().await;
@@ -345,6 +345,9 @@ pub async fn no_stale_record_after_another_instance_writes(app: TestApp) {
     let first = app.get(&path, "reader").await;
     first.expect(200);
     assert_eq!(app.get(&path, "reader").await.body, first.body);
+    app.get("/v1/projects?limit=500", "reader")
+        .await
+        .expect(200);
 
     let changes = [
         json!({"title": "Renamed"}),
@@ -366,6 +369,15 @@ pub async fn no_stale_record_after_another_instance_writes(app: TestApp) {
         let mine = app.get(&path, "reader").await;
         mine.expect(200);
         assert_eq!(mine.body, w.body, "after {change}");
+        // Lists render from the same cache: the page shows the new version too.
+        let page = app.get("/v1/projects?limit=500", "reader").await;
+        let listed = page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == w.body["id"])
+            .cloned();
+        assert_eq!(listed, Some(w.body.clone()), "listed after {change}");
         assert_ne!(mine.etag(), etag);
         // The old ETag no longer matches: a 200 with the new copy, not a 304.
         let cond = app
