@@ -160,14 +160,10 @@ pub fn record<R: Resource>(
         }
         Change::Deleted { .. } => {}
     }
-    // On PostgreSQL, sequence numbers are handed out at insert but become visible at commit,
-    // so two writers could commit out of order and a feed reader could pass a smaller seq that
-    // commits later. A transaction-scoped advisory lock taken just before the feed insert
-    // serialises the feed's writers until they commit: seq order is commit order. It is taken
-    // last, so it is held only for the insert and the commit.
-    if let DbConnection::Postgresql(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(727274002)").execute(c)?;
-    }
+    // The event's seq is given at commit (on PostgreSQL by a deferred trigger under a lock, see
+    // the migration feed_commit_order; SQLite has one writer at a time), so seq order is the
+    // order in which changes became visible: a feed reader never passes a smaller seq that
+    // commits later.
     {
         use schema::change_events::dsl as c;
         diesel::insert_into(c::change_events)
