@@ -50,7 +50,7 @@ pub struct ChangeEvent {
     pub at: chrono::DateTime<chrono::Utc>,
     /// The record as it stood after the change; null for a delete.
     #[schema(value_type = Option<Object>)]
-    pub data: Option<serde_json::Value>,
+    pub data: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -147,9 +147,11 @@ pub async fn list_changes(
                     resource_id: r.resource_id,
                     op: r.op,
                     version: r.version,
+                    // Stored as the JSON the write path rendered: passed on as it is (checked,
+                    // not parsed into a tree and written out again).
                     data: r
                         .data
-                        .map(|d| serde_json::from_str(&d))
+                        .map(serde_json::value::RawValue::from_string)
                         .transpose()
                         .map_err(ApiError::internal)?,
                 })
