@@ -160,7 +160,7 @@ impl Settings {
             },
         };
         let render_cache_bytes = match get("RENDER_CACHE_MB") {
-            None => 4 << 20,
+            None => 2 << 20,
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if n <= 4096 => n << 20,
                 _ => {
