@@ -262,10 +262,7 @@ pub async fn list_audit_events(
         },
         move |conn, after, limit| {
             let bad = || ApiError::BadRequest("the cursor is not valid for this query".into());
-            let mut q = audit_events::table
-                .select(Row::as_select())
-                .limit(limit)
-                .into_boxed();
+            let mut q = audit_events::table.select(Row::as_select()).into_boxed();
             if let Some(t) = f.resource_type {
                 q = q.filter(audit_events::resource_type.eq(t));
             }
@@ -304,7 +301,10 @@ pub async fn list_audit_events(
                     }
                 }
             }
-            q.load(conn)?.into_iter().map(Row::into_api).collect()
+            crate::load_page!(q, conn, limit)?
+                .into_iter()
+                .map(Row::into_api)
+                .collect()
         },
     )
     .await

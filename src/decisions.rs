@@ -222,7 +222,6 @@ pub async fn list_decisions(
             let mut query = decisions::table
                 .select(Row::as_select())
                 .order(decisions::id.asc())
-                .limit(limit)
                 .into_boxed();
             if let Some(b) = body {
                 query = query.filter(decisions::body.eq(b.as_str()));
@@ -239,7 +238,10 @@ pub async fn list_decisions(
             if let Some(a) = after {
                 query = query.filter(decisions::id.gt(a));
             }
-            query.load(conn)?.into_iter().map(Row::into_api).collect()
+            crate::load_page!(query, conn, limit)?
+                .into_iter()
+                .map(Row::into_api)
+                .collect()
         },
     )
     .await

@@ -131,12 +131,11 @@ pub async fn list_changes(
         let mut query = change_events::table
             .filter(change_events::seq.gt(after))
             .order(change_events::seq.asc())
-            .limit(limit)
             .into_boxed();
         if let Some(t) = &resource_type {
             query = query.filter(change_events::resource_type.eq(t.clone()));
         }
-        let rows: Vec<Row> = query.select(Row::as_select()).load(conn)?;
+        let rows: Vec<Row> = crate::load_page!(query.select(Row::as_select()), conn, limit)?;
         let items = rows
             .into_iter()
             .map(|r| {

@@ -216,7 +216,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = activities::table
         .filter(activities::deleted_at.is_null())
         .select(Row::as_select())
-        .limit(f.limit)
         .into_boxed();
     if let Some(d) = &f.document_id {
         q = q.filter(activities::document_id.eq(d.clone()));
@@ -250,7 +249,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         }
     }
     q = crate::keyset!(q, activities, f.updated_since, f.after.as_deref());
-    Ok(q.load(conn)?)
+    Ok(crate::load_page!(q, conn, f.limit)?)
 }
 
 /// The rules that need the database: the action plan exists, every goal and priority area too.

@@ -374,3 +374,57 @@ macro_rules! filter_ids {
         }
     }};
 }
+
+/// Runs a list's page query with its `LIMIT` as `LIMIT (SELECT ?)` on SQLite. SQLite reads a
+/// bound LIMIT's value while planning and so marks the statement expired whenever the value
+/// is bound again, which diesel does on every execution: the page query was parsed and planned
+/// anew for every list request (a uprobe on sqlite3Prepare: one per request). A subquery's
+/// value is not read by the planner, so the statement stays prepared in diesel's cache. On
+/// PostgreSQL a plain `LIMIT $1` (its planner uses the value).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct SubqueryLimit<Q> {
+    query: Q,
+    limit: i64,
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for SubqueryLimit<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> diesel::query_dsl::RunQueryDsl<C> for SubqueryLimit<Q> {}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for SubqueryLimit<Q>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+    Q: diesel::query_builder::QueryFragment<DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(" LIMIT (SELECT ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.limit)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+pub fn subquery_limit<Q>(query: Q, limit: i64) -> SubqueryLimit<Q> {
+    SubqueryLimit { query, limit }
+}
+
+/// Loads at most `$limit` rows of a page query (boxed, without a limit of its own): a plain
+/// `LIMIT` on PostgreSQL, [`SubqueryLimit`] on SQLite.
+#[macro_export]
+macro_rules! load_page {
+    ($query:expr, $conn:expr, $limit:expr) => {{
+        let (query, limit) = ($query, $limit);
+        if $crate::db::is_postgres($conn) {
+            query.limit(limit).load($conn)
+        } else {
+            $crate::db::subquery_limit(query, limit).load($conn)
+        }
+    }};
+}

@@ -108,7 +108,6 @@ pub async fn list_documents(
         let mut query = documents::table
             .filter(documents::deleted_at.is_null())
             .select(DocumentRow::as_select())
-            .limit(page.fetch())
             .into_boxed();
         if let Some(k) = kind {
             query = query.filter(documents::kind.eq(k.as_str()));
@@ -120,7 +119,7 @@ pub async fn list_documents(
             query = query.filter(documents::year.eq(y));
         }
         query = crate::keyset!(query, documents, since, page.after.as_deref());
-        let rows = query.load(conn)?;
+        let rows = crate::load_page!(query, conn, page.fetch())?;
         let docs = rows
             .into_iter()
             .map(DocumentRow::into_api)

@@ -275,7 +275,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = evaluations::table
         .filter(evaluations::deleted_at.is_null())
         .select(Row::as_select())
-        .limit(f.limit)
         .into_boxed();
     if let Some(t) = f.subject_type {
         q = q.filter(evaluations::subject_type.eq(t.as_str()));
@@ -287,7 +286,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         q = q.filter(evaluations::status.eq(s.as_str()));
     }
     q = crate::keyset!(q, evaluations, f.updated_since, f.after.as_deref());
-    Ok(q.load(conn)?)
+    Ok(crate::load_page!(q, conn, f.limit)?)
 }
 
 /// Whether a live record of the subject type has this id.

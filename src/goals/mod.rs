@@ -223,7 +223,6 @@ pub fn list(conn: &mut DbConnection, f: &GoalFilter) -> Result<Vec<Goal>, ApiErr
     let mut q = goals::table
         .filter(goals::deleted_at.is_null())
         .select(GoalRow::as_select())
-        .limit(f.limit)
         .into_boxed();
     if let Some(d) = &f.document_id {
         q = q.filter(goals::document_id.eq(d.clone()));
@@ -235,7 +234,7 @@ pub fn list(conn: &mut DbConnection, f: &GoalFilter) -> Result<Vec<Goal>, ApiErr
         q = q.filter(goals::kind.eq(k.as_str()));
     }
     q = crate::keyset!(q, goals, f.updated_since, f.after.as_deref());
-    let rows = q.load(conn)?;
+    let rows = crate::load_page!(q, conn, f.limit)?;
     with_serves(conn, rows)
 }
 

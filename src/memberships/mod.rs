@@ -299,7 +299,6 @@ pub fn list_rows(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = memberships::table
         .filter(memberships::deleted_at.is_null())
         .select(Row::as_select())
-        .limit(f.limit)
         .into_boxed();
     if let Some(k) = f.kind {
         q = q.filter(memberships::kind.eq(k.as_str()));
@@ -314,7 +313,7 @@ pub fn list_rows(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         q = q.filter(memberships::next_review_due.le(d));
     }
     q = crate::keyset!(q, memberships, f.updated_since, f.after.as_deref());
-    Ok(q.load(conn)?)
+    Ok(crate::load_page!(q, conn, f.limit)?)
 }
 
 fn with_input(base: Membership, i: MembershipInput, status: MembershipStatus) -> Membership {

@@ -123,10 +123,9 @@ pub fn list(
         .filter(report_backs::deleted_at.is_null())
         .filter(report_backs::membership_id.eq(membership_id.to_string()))
         .select(Row::as_select())
-        .limit(limit)
         .into_boxed();
     q = crate::keyset!(q, report_backs, updated_since, after.as_deref());
-    Ok(q.load(conn)?)
+    Ok(crate::load_page!(q, conn, limit)?)
 }
 
 /// A live report-back of this membership, or 404.

@@ -157,7 +157,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>>
     let mut q = organisations::table
         .filter(organisations::deleted_at.is_null())
         .select(Row::as_select())
-        .limit(f.limit)
         .into_boxed();
     if let Some(k) = f.kind {
         q = q.filter(organisations::kind.eq(k.as_str()));
@@ -172,7 +171,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>>
         }
     }
     q = crate::keyset!(q, organisations, f.updated_since, f.after.as_deref());
-    let rows = q.load(conn)?;
+    let rows = crate::load_page!(q, conn, f.limit)?;
     assemble(conn, rows)
 }
 

@@ -338,7 +338,6 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     let mut q = projects::table
         .filter(projects::deleted_at.is_null())
         .select(Row::as_select())
-        .limit(f.limit)
         .into_boxed();
     if let Some(s) = f.status {
         q = q.filter(projects::status.eq(s.as_str()));
@@ -378,7 +377,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         }
     }
     q = crate::keyset!(q, projects, f.updated_since, f.after.as_deref());
-    Ok(q.load(conn)?)
+    Ok(crate::load_page!(q, conn, f.limit)?)
 }
 
 fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
