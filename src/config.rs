@@ -240,6 +240,29 @@ mod tests {
             .unwrap_err()
             .0
             .contains("JWT_PUBLIC_KEY_FILE"));
+        for bad in ["-1", "4097", "lots"] {
+            assert!(settings(&[("RENDER_CACHE_MB", bad)])
+                .unwrap_err()
+                .0
+                .contains("RENDER_CACHE_MB"));
+        }
+    }
+
+    #[test]
+    fn render_cache_is_sized_in_megabytes() {
+        assert_eq!(settings(&[]).unwrap().render_cache_bytes, 2 << 20);
+        assert_eq!(
+            settings(&[("RENDER_CACHE_MB", "0")])
+                .unwrap()
+                .render_cache_bytes,
+            0
+        );
+        assert_eq!(
+            settings(&[("RENDER_CACHE_MB", "16")])
+                .unwrap()
+                .render_cache_bytes,
+            16 << 20
+        );
     }
 
     #[test]
