@@ -83,8 +83,9 @@ struct PgPlan {
 /// still reads a large share of the table.
 const KIND_COLUMNS: &[&str] = &["deleted_at", "resource_type", "rel", "status", "body", "op"];
 
-/// The columns of `table` the statement filters by equality (`=` or `IN`), kind columns left out.
-fn equality_filters(sql: &str, table: &str) -> Vec<String> {
+/// The columns of `table` in the statement's WHERE clause whose comparison (the text after the
+/// column) passes `keep`.
+fn filtered_columns(sql: &str, table: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<String> {
     let Some(where_) = sql.split(" WHERE ").nth(1) else {
         return Vec::new();
     };
@@ -94,29 +95,25 @@ fn equality_filters(sql: &str, table: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|term| {
             let (column, rest) = term.split_once('`')?;
-            let eq = rest.starts_with(" = ") || rest.starts_with(" IN ");
-            (eq && !KIND_COLUMNS.contains(&column)).then(|| column.to_string())
+            keep(column, rest).then(|| column.to_string())
         })
         .collect()
+}
+
+/// The columns of `table` the statement filters by equality (`=` or `IN`), kind columns left out.
+fn equality_filters(sql: &str, table: &str) -> Vec<String> {
+    filtered_columns(sql, table, |column, rest| {
+        (rest.starts_with(" = ") || rest.starts_with(" IN ")) && !KIND_COLUMNS.contains(&column)
+    })
 }
 
 /// The columns of `table` (the keyset's `id` left out) the statement bounds from below
 /// (`updated_since`, the audit trail's `since`: pages of recent changes, typically few rows).
 /// Upper bounds are left out: `review_due_by` on memberships (tens per region) walks the key.
 fn range_filters(sql: &str, table: &str) -> Vec<String> {
-    let Some(where_) = sql.split(" WHERE ").nth(1) else {
-        return Vec::new();
-    };
-    let where_ = where_.split(" ORDER BY ").next().unwrap_or("");
-    where_
-        .split(&format!("`{table}`.`"))
-        .skip(1)
-        .filter_map(|term| {
-            let (column, rest) = term.split_once('`')?;
-            let range = [" >= ", " > "].iter().any(|op| rest.starts_with(op));
-            (range && column != "id").then(|| column.to_string())
-        })
-        .collect()
+    filtered_columns(sql, table, |column, rest| {
+        (rest.starts_with(" >= ") || rest.starts_with(" > ")) && column != "id"
+    })
 }
 
 /// The columns an SQLite `SEARCH t USING INDEX i (a=? AND b>?)` line constrains.
