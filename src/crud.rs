@@ -231,9 +231,9 @@ macro_rules! versioned_store {
 #[macro_export]
 macro_rules! live_version {
     ($table:ident) => {
-        // `load`, not `first`: through diesel's MultiConnection a statement with a LIMIT is
-        // prepared again on every call (SQLite parsed this one on every GET; a uprobe on
-        // sqlite3Prepare counted 100 for 100 GETs, 0 after), and the id is the primary key.
+        // `load`, not `first`: SQLite expires a statement whose bound LIMIT is bound again
+        // (see `db::SubqueryLimit`), so `first` was parsed on every GET (a uprobe on
+        // sqlite3Prepare counted 100 for 100 GETs, 0 after); the id is the primary key.
         fn live_version(
             conn: &mut $crate::db::DbConnection,
             id: &str,
