@@ -323,14 +323,7 @@ pub async fn no_stale_record_after_another_instance_writes(app: TestApp) {
         .await
         .body["items"]
         .clone();
-    let org = app
-        .post(
-            "/v1/organisations",
-            "officer",
-            json!({"name": "Partner", "kind": "network", "country": "FI"}),
-        )
-        .await;
-    org.expect(201);
+    let org = organisation(&app, "Partner").await;
     let p = app
         .post(
             "/v1/projects",
@@ -352,7 +345,7 @@ pub async fn no_stale_record_after_another_instance_writes(app: TestApp) {
     let changes = [
         json!({"title": "Renamed"}),
         json!({"goal_ids": [id(&goal[1])]}),
-        json!({"partners": [{"organisation_id": id(&org.body), "role": "lead_partner"}]}),
+        json!({"partners": [{"organisation_id": org, "role": "lead_partner"}]}),
         json!({"external_ids": [{"scheme": "kohesio", "value": "K-9"}]}),
     ];
     let mut etag = first.etag();
