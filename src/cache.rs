@@ -40,6 +40,11 @@ impl Renders {
         )
     }
 
+    /// Whether anything is kept (`RENDER_CACHE_MB` above 0).
+    pub fn enabled(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// The JSON of `id` at `version`, when it is here.
     pub fn get(&self, kind: &'static str, id: &str, version: i64) -> Option<Bytes> {
         let cache = self.0.as_ref()?;

@@ -397,10 +397,65 @@ pub trait Listed: Resource + Sized + Send + 'static {
     fn assemble(conn: &mut DbConnection, rows: Vec<Self::Row>) -> ApiResult<Vec<Self>>;
 }
 
+/// What a page query selects: only each record's key, or whole rows.
+#[derive(Clone, Copy)]
+pub enum Columns {
+    Keys,
+    Rows,
+}
+
+/// A listed record's position and version: all a page needs when every record's rendering
+/// of its version is cached.
+#[derive(diesel::Queryable)]
+pub struct Key {
+    pub id: String,
+    pub version: i64,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// The answer of a page query, as `Columns` asked.
+pub enum Fetched<R> {
+    Keys(Vec<Key>),
+    Rows(Vec<R>),
+}
+
+impl<R> Fetched<R> {
+    /// No records, as `columns` asked.
+    pub fn empty(columns: Columns) -> Self {
+        match columns {
+            Columns::Keys => Fetched::Keys(Vec::new()),
+            Columns::Rows => Fetched::Rows(Vec::new()),
+        }
+    }
+}
+
+/// Loads a page query (boxed, filtered, ordered, without a select of its own) with the
+/// columns asked for: `(id, version, updated_at)` of `$table`, or `$row`.
+#[macro_export]
+macro_rules! load_listed {
+    ($query:expr, $conn:expr, $limit:expr, $columns:expr, $table:ident, $row:ty) => {{
+        let (query, limit) = ($query, $limit);
+        Ok(match $columns {
+            $crate::crud::Columns::Keys => $crate::crud::Fetched::Keys($crate::load_page!(
+                query.select(($table::id, $table::version, $table::updated_at)),
+                $conn,
+                limit
+            )?),
+            $crate::crud::Columns::Rows => $crate::crud::Fetched::Rows($crate::load_page!(
+                query.select(<$row>::as_select()),
+                $conn,
+                limit
+            )?),
+        })
+    }};
+}
+
 /// A page of a collection readable by every role: `limit` and `cursor` as in `pagination`,
-/// `load(after, fetch)` gives the rows (`by_updated` when the list is filtered by
-/// `updated_since`, see `keyset!`). Records whose rendering of the row's version is in
-/// `state.renders` are not assembled again; only the others' links and children are loaded.
+/// `load(after, fetch, columns)` runs the page query (`by_updated` when the list is filtered
+/// by `updated_since`, see `keyset!`). First only the keys are loaded, in one statement (its
+/// own snapshot): when every record's rendering of that version is in `state.renders`, that
+/// is the page. Otherwise the page is loaded again on one snapshot, and only the records not
+/// cached are assembled (their links and children loaded).
 #[allow(clippy::too_many_arguments)]
 pub async fn list<E, F>(
     req: &HttpRequest,
@@ -414,38 +469,61 @@ pub async fn list<E, F>(
 ) -> ApiResult<HttpResponse>
 where
     E: Listed,
-    F: FnOnce(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<E::Row>> + Send + 'static,
+    F: Fn(&mut DbConnection, Option<String>, i64, Columns) -> ApiResult<Fetched<E::Row>>
+        + Send
+        + 'static,
 {
     caller.require(Action::Read)?;
     let page = crate::pagination::PageRequest::parse(&state.cursor_key, scope, limit, cursor)?;
     let st = state.clone();
-    let (bodies, next) = db::read(&state.pool, move |conn| {
-        let rows = load(conn, page.after.clone(), page.fetch())?;
-        let (rows, next) = page.finish(&st.cursor_key, rows, |r| {
-            let (id, _, updated_at) = E::key(r);
-            crate::pagination::row_key(id, updated_at, by_updated)
-        });
-        let mut bodies: Vec<Option<web::Bytes>> = rows
-            .iter()
-            .map(|r| {
-                let (id, version, _) = E::key(r);
-                st.renders.get(E::TYPE, id, version)
-            })
-            .collect();
-        let misses: Vec<E::Row> = rows
-            .into_iter()
-            .zip(&bodies)
-            .filter(|(_, b)| b.is_none())
-            .map(|(r, _)| r)
-            .collect();
-        let mut fresh = E::assemble(conn, misses)?.into_iter();
-        for body in bodies.iter_mut().filter(|b| b.is_none()) {
-            let record = fresh
-                .next()
-                .ok_or_else(|| ApiError::internal("assemble lost a record"))?;
-            *body = Some(st.renders.render(&record)?.body);
+    let (bodies, next) = db::query(&state.pool, move |conn| {
+        if st.renders.enabled() {
+            let Fetched::Keys(keys) = load(conn, page.after.clone(), page.fetch(), Columns::Keys)?
+            else {
+                return Err(ApiError::internal("a page query gave rows for keys"));
+            };
+            let (keys, next) = page.finish(&st.cursor_key, keys, |k| {
+                crate::pagination::row_key(&k.id, k.updated_at, by_updated)
+            });
+            let cached: Option<Vec<web::Bytes>> = keys
+                .iter()
+                .map(|k| st.renders.get(E::TYPE, &k.id, k.version))
+                .collect();
+            if let Some(bodies) = cached {
+                return Ok((bodies, next));
+            }
         }
-        Ok((bodies.into_iter().flatten().collect::<Vec<_>>(), next))
+        db::snapshot(conn, |conn| {
+            let Fetched::Rows(rows) = load(conn, page.after.clone(), page.fetch(), Columns::Rows)?
+            else {
+                return Err(ApiError::internal("a page query gave keys for rows"));
+            };
+            let (rows, next) = page.finish(&st.cursor_key, rows, |r| {
+                let (id, _, updated_at) = E::key(r);
+                crate::pagination::row_key(id, updated_at, by_updated)
+            });
+            let mut bodies: Vec<Option<web::Bytes>> = rows
+                .iter()
+                .map(|r| {
+                    let (id, version, _) = E::key(r);
+                    st.renders.get(E::TYPE, id, version)
+                })
+                .collect();
+            let misses: Vec<E::Row> = rows
+                .into_iter()
+                .zip(&bodies)
+                .filter(|(_, b)| b.is_none())
+                .map(|(r, _)| r)
+                .collect();
+            let mut fresh = E::assemble(conn, misses)?.into_iter();
+            for body in bodies.iter_mut().filter(|b| b.is_none()) {
+                let record = fresh
+                    .next()
+                    .ok_or_else(|| ApiError::internal("assemble lost a record"))?;
+                *body = Some(st.renders.render(&record)?.body);
+            }
+            Ok((bodies.into_iter().flatten().collect::<Vec<_>>(), next))
+        })
     })
     .await?;
     Ok(crate::pagination::respond_rendered(req, &bodies, next))

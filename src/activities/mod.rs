@@ -199,6 +199,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Activity>>
         .collect()
 }
 
+#[derive(Clone)]
 pub struct Filter {
     pub document_id: Option<String>,
     pub year: Option<i32>,
@@ -212,10 +213,13 @@ pub struct Filter {
 }
 
 /// The rows of a page (see `crud::Listed`).
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    columns: crate::crud::Columns,
+) -> ApiResult<crate::crud::Fetched<Row>> {
     let mut q = activities::table
         .filter(activities::deleted_at.is_null())
-        .select(Row::as_select())
         .into_boxed();
     if let Some(d) = &f.document_id {
         q = q.filter(activities::document_id.eq(d.clone()));
@@ -249,7 +253,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         }
     }
     q = crate::keyset!(q, activities, f.updated_since, f.after.as_deref());
-    Ok(crate::load_page!(q, conn, f.limit)?)
+    crate::load_listed!(q, conn, f.limit, columns, activities, Row)
 }
 
 /// The rules that need the database: the action plan exists, every goal and priority area too.

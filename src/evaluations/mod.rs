@@ -261,6 +261,7 @@ impl Row {
     }
 }
 
+#[derive(Clone)]
 pub struct Filter {
     pub subject_type: Option<SubjectType>,
     pub subject_id: Option<String>,
@@ -271,10 +272,13 @@ pub struct Filter {
 }
 
 /// The rows of a page (see `crud::Listed`).
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    columns: crate::crud::Columns,
+) -> ApiResult<crate::crud::Fetched<Row>> {
     let mut q = evaluations::table
         .filter(evaluations::deleted_at.is_null())
-        .select(Row::as_select())
         .into_boxed();
     if let Some(t) = f.subject_type {
         q = q.filter(evaluations::subject_type.eq(t.as_str()));
@@ -286,7 +290,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         q = q.filter(evaluations::status.eq(s.as_str()));
     }
     q = crate::keyset!(q, evaluations, f.updated_since, f.after.as_deref());
-    Ok(crate::load_page!(q, conn, f.limit)?)
+    crate::load_listed!(q, conn, f.limit, columns, evaluations, Row)
 }
 
 /// Whether a live record of the subject type has this id.

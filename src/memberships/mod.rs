@@ -279,6 +279,7 @@ pub fn review_due(m: &Membership) -> NaiveDate {
         .unwrap_or(base)
 }
 
+#[derive(Clone)]
 pub struct Filter {
     pub kind: Option<MembershipKind>,
     pub status: Option<MembershipStatus>,
@@ -291,14 +292,20 @@ pub struct Filter {
 }
 
 pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
-    list_rows(conn, f)?.into_iter().map(Row::into_api).collect()
+    match list_rows(conn, f, crate::crud::Columns::Rows)? {
+        crate::crud::Fetched::Rows(rows) => rows.into_iter().map(Row::into_api).collect(),
+        crate::crud::Fetched::Keys(_) => Err(ApiError::internal("rows asked, keys given")),
+    }
 }
 
 /// The rows of a page (see `crud::Listed`).
-pub fn list_rows(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
+pub fn list_rows(
+    conn: &mut DbConnection,
+    f: &Filter,
+    columns: crate::crud::Columns,
+) -> ApiResult<crate::crud::Fetched<Row>> {
     let mut q = memberships::table
         .filter(memberships::deleted_at.is_null())
-        .select(Row::as_select())
         .into_boxed();
     if let Some(k) = f.kind {
         q = q.filter(memberships::kind.eq(k.as_str()));
@@ -313,7 +320,7 @@ pub fn list_rows(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
         q = q.filter(memberships::next_review_due.le(d));
     }
     q = crate::keyset!(q, memberships, f.updated_since, f.after.as_deref());
-    Ok(crate::load_page!(q, conn, f.limit)?)
+    crate::load_listed!(q, conn, f.limit, columns, memberships, Row)
 }
 
 fn with_input(base: Membership, i: MembershipInput, status: MembershipStatus) -> Membership {

@@ -118,14 +118,14 @@ pub fn list(
     updated_since: Option<chrono::NaiveDateTime>,
     after: Option<String>,
     limit: i64,
-) -> ApiResult<Vec<Row>> {
+    columns: crate::crud::Columns,
+) -> ApiResult<crate::crud::Fetched<Row>> {
     let mut q = report_backs::table
         .filter(report_backs::deleted_at.is_null())
         .filter(report_backs::membership_id.eq(membership_id.to_string()))
-        .select(Row::as_select())
         .into_boxed();
     q = crate::keyset!(q, report_backs, updated_since, after.as_deref());
-    Ok(crate::load_page!(q, conn, limit)?)
+    crate::load_listed!(q, conn, limit, columns, report_backs, Row)
 }
 
 /// A live report-back of this membership, or 404.

@@ -102,14 +102,15 @@ pub async fn list_memberships(
         filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |conn, after, limit| {
+        move |conn, after, limit, columns| {
             list_rows(
                 conn,
                 &Filter {
                     after,
                     limit,
-                    ..filter
+                    ..filter.clone()
                 },
+                columns,
             )
         },
     )
@@ -312,9 +313,9 @@ pub async fn list_report_backs(
         since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |conn, after, limit| {
+        move |conn, after, limit, columns| {
             load(conn, &id)?;
-            report_backs::list(conn, &id, since, after, limit)
+            report_backs::list(conn, &id, since, after, limit, columns)
         },
     )
     .await

@@ -320,6 +320,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
         .collect()
 }
 
+#[derive(Clone)]
 pub struct Filter {
     pub status: Option<ProjectStatus>,
     pub programme: Option<String>,
@@ -334,10 +335,13 @@ pub struct Filter {
 }
 
 /// The rows of a page (see `crud::Listed`).
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    columns: crate::crud::Columns,
+) -> ApiResult<crate::crud::Fetched<Row>> {
     let mut q = projects::table
         .filter(projects::deleted_at.is_null())
-        .select(Row::as_select())
         .into_boxed();
     if let Some(s) = f.status {
         q = q.filter(projects::status.eq(s.as_str()));
@@ -373,11 +377,11 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Row>> {
     if let Some((scheme, value)) = &f.external_id {
         match links::find_by_external_id(conn, Project::TYPE, scheme, value)? {
             Some(id) => q = q.filter(projects::id.eq(id)),
-            None => return Ok(vec![]),
+            None => return Ok(crate::crud::Fetched::empty(columns)),
         }
     }
     q = crate::keyset!(q, projects, f.updated_since, f.after.as_deref());
-    Ok(crate::load_page!(q, conn, f.limit)?)
+    crate::load_listed!(q, conn, f.limit, columns, projects, Row)
 }
 
 fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
