@@ -204,30 +204,58 @@ pub fn links_of(conn: &mut DbConnection, resource_type: &str, ids: &[&str]) -> A
     Ok(out)
 }
 
+/// Moves a record's links of `rel` from `before` (what it has now; empty for a new record)
+/// to `after`: no statement when they are the same, no delete when it had none, and the new
+/// links in one insert (each statement is a round trip on PostgreSQL).
 pub fn set_links(
     conn: &mut DbConnection,
     resource_type: &str,
     id: &str,
     rel: &str,
-    targets: &[String],
+    before: &[String],
+    after: &[String],
 ) -> ApiResult<()> {
-    diesel::delete(
-        resource_links::table
-            .filter(resource_links::resource_type.eq(resource_type))
-            .filter(resource_links::resource_id.eq(id))
-            .filter(resource_links::rel.eq(rel)),
-    )
-    .execute(conn)?;
-    for (i, t) in targets.iter().enumerate() {
-        diesel::insert_into(resource_links::table)
-            .values((
-                resource_links::resource_type.eq(resource_type),
-                resource_links::resource_id.eq(id),
-                resource_links::rel.eq(rel),
-                resource_links::target.eq(t),
-                resource_links::position.eq(i as i32),
-            ))
-            .execute(conn)?;
+    if before == after {
+        return Ok(());
+    }
+    if !before.is_empty() {
+        diesel::delete(
+            resource_links::table
+                .filter(resource_links::resource_type.eq(resource_type))
+                .filter(resource_links::resource_id.eq(id))
+                .filter(resource_links::rel.eq(rel)),
+        )
+        .execute(conn)?;
+    }
+    if !after.is_empty() {
+        let rows: Vec<_> = after
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    resource_links::resource_type.eq(resource_type),
+                    resource_links::resource_id.eq(id),
+                    resource_links::rel.eq(rel),
+                    resource_links::target.eq(t),
+                    resource_links::position.eq(i as i32),
+                )
+            })
+            .collect();
+        // diesel's multi-row insert exists per backend only; on SQLite a statement is a call.
+        match conn {
+            DbConnection::Postgresql(pg) => {
+                diesel::insert_into(resource_links::table)
+                    .values(rows)
+                    .execute(pg)?;
+            }
+            other => {
+                for row in rows {
+                    diesel::insert_into(resource_links::table)
+                        .values(row)
+                        .execute(other)?;
+                }
+            }
+        }
     }
     Ok(())
 }

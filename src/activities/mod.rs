@@ -287,13 +287,23 @@ fn check_refs(conn: &mut DbConnection, i: &ActivityInput) -> ApiResult<()> {
     }
 }
 
-fn write_links(conn: &mut DbConnection, a: &Activity) -> ApiResult<()> {
-    links::set_links(conn, Activity::TYPE, &a.id, GOAL, &a.goal_ids)?;
+/// The activity's links, from those of `before` (`None`: a new activity, which has none).
+fn write_links(conn: &mut DbConnection, a: &Activity, before: Option<&Activity>) -> ApiResult<()> {
+    let none: &[String] = &[];
+    links::set_links(
+        conn,
+        Activity::TYPE,
+        &a.id,
+        GOAL,
+        before.map_or(none, |b| &b.goal_ids),
+        &a.goal_ids,
+    )?;
     links::set_links(
         conn,
         Activity::TYPE,
         &a.id,
         PRIORITY_AREA,
+        before.map_or(none, |b| &b.priority_area_ids),
         &a.priority_area_ids,
     )
 }
@@ -391,10 +401,7 @@ impl Entity for Activity {
         after.version = before.version + 1;
         after.updated_at = utc(now());
         store_update(conn, &Row::of(&after))?;
-        if after.goal_ids != before.goal_ids || after.priority_area_ids != before.priority_area_ids
-        {
-            write_links(conn, &after)?;
-        }
+        write_links(conn, &after, Some(before))?;
         changes::record(
             conn,
             actor,
@@ -441,7 +448,7 @@ impl crate::crud::Creatable for Activity {
         diesel::insert_into(activities::table)
             .values(Row::of(&a))
             .execute(conn)?;
-        write_links(conn, &a)?;
+        write_links(conn, &a, None)?;
         changes::record(conn, actor, Change::Created(&a))?;
         Ok(a)
     }

@@ -408,27 +408,29 @@ fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
     }
 }
 
+/// The project's links and children, from those of `before` (`None`: a new project, which has
+/// none, so a list that stays empty costs no statement).
 fn write_children(conn: &mut DbConnection, p: &Project, before: Option<&Project>) -> ApiResult<()> {
-    let same = |a: &dyn Fn(&Project) -> bool| before.is_some_and(a);
-    if !same(&|b| b.goal_ids == p.goal_ids) {
-        links::set_links(conn, Project::TYPE, &p.id, GOAL, &p.goal_ids)?;
-    }
-    if !same(&|b| b.priority_area_ids == p.priority_area_ids) {
-        links::set_links(
-            conn,
-            Project::TYPE,
-            &p.id,
+    let none: &[String] = &[];
+    for (rel, old, new) in [
+        (GOAL, before.map_or(none, |b| &b.goal_ids), &p.goal_ids),
+        (
             PRIORITY_AREA,
+            before.map_or(none, |b| &b.priority_area_ids),
             &p.priority_area_ids,
-        )?;
+        ),
+        (NUTS, before.map_or(none, |b| &b.nuts_codes), &p.nuts_codes),
+    ] {
+        links::set_links(conn, Project::TYPE, &p.id, rel, old, new)?;
     }
-    if !same(&|b| b.nuts_codes == p.nuts_codes) {
-        links::set_links(conn, Project::TYPE, &p.id, NUTS, &p.nuts_codes)?;
-    }
-    if !same(&|b| b.external_ids == p.external_ids) {
+    let same = |field: &dyn Fn(&Project) -> bool, empty: bool| before.map_or(empty, field);
+    if !same(
+        &|b| b.external_ids == p.external_ids,
+        p.external_ids.is_empty(),
+    ) {
         links::set_external_ids(conn, Project::TYPE, &p.id, &p.external_ids, "external_ids")?;
     }
-    if !same(&|b| b.partners == p.partners) {
+    if !same(&|b| b.partners == p.partners, p.partners.is_empty()) {
         diesel::delete(project_partners::table.filter(project_partners::project_id.eq(&p.id)))
             .execute(conn)?;
         for (n, partner) in p.partners.iter().enumerate() {
