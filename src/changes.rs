@@ -99,6 +99,10 @@ pub fn record<R: Resource>(
             before,
             after,
         } => {
+            // The feed's `op` is read from the action ("create", "delete" or an update).
+            if matches!(*action, "create" | "delete") {
+                return Err(ApiError::internal(format!("an update named {action}")));
+            }
             if after.version() != before.version() + 1 || after.id() != before.id() {
                 return Err(ApiError::internal(format!(
                     "{} {} version did not move by one",
@@ -143,62 +147,40 @@ pub fn record<R: Resource>(
         }
         Change::Deleted { .. } => {}
     }
-    // The change event's seq is given at commit (on PostgreSQL by a deferred trigger under a
-    // lock, see the migration feed_commit_order; SQLite has one writer at a time), so seq order
-    // is the order in which changes became visible: a feed reader never passes a smaller seq
-    // that commits later.
-    match conn {
-        // Both events in one statement: one round trip fewer per write.
-        DbConnection::Postgresql(pg) => {
-            use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-            diesel::sql_query(
-                "WITH audit AS (INSERT INTO audit_events (at, actor_sub, actor_roles, action, \
-                 resource_type, resource_id, resource_version, before_data, after_data, \
-                 request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-                 INSERT INTO change_events (at, resource_type, resource_id, op, version, data) \
-                 VALUES ($1, $5, $6, $11, $7, $9)",
-            )
-            .bind::<Timestamp, _>(at)
-            .bind::<Text, _>(&actor.sub)
-            .bind::<Text, _>(&roles)
-            .bind::<Text, _>(action)
-            .bind::<Text, _>(R::TYPE)
-            .bind::<Text, _>(id)
-            .bind::<BigInt, _>(version)
-            .bind::<Nullable<Text>, _>(&before)
-            .bind::<Nullable<Text>, _>(&after)
-            .bind::<Nullable<Text>, _>(&actor.request_id)
-            .bind::<Text, _>(op)
-            .execute(pg)?;
-        }
-        other => {
-            use schema::audit_events::dsl as a;
-            use schema::change_events::dsl as c;
-            diesel::insert_into(a::audit_events)
-                .values((
-                    a::at.eq(at),
-                    a::actor_sub.eq(&actor.sub),
-                    a::actor_roles.eq(&roles),
-                    a::action.eq(action),
-                    a::resource_type.eq(R::TYPE),
-                    a::resource_id.eq(id),
-                    a::resource_version.eq(version),
-                    a::before_data.eq(&before),
-                    a::after_data.eq(&after),
-                    a::request_id.eq(&actor.request_id),
-                ))
-                .execute(other)?;
-            diesel::insert_into(c::change_events)
-                .values((
-                    c::at.eq(at),
-                    c::resource_type.eq(R::TYPE),
-                    c::resource_id.eq(id),
-                    c::op.eq(op),
-                    c::version.eq(version),
-                    c::data.eq(&after),
-                ))
-                .execute(other)?;
-        }
+    {
+        use schema::audit_events::dsl as a;
+        diesel::insert_into(a::audit_events)
+            .values((
+                a::at.eq(at),
+                a::actor_sub.eq(&actor.sub),
+                a::actor_roles.eq(&roles),
+                a::action.eq(action),
+                a::resource_type.eq(R::TYPE),
+                a::resource_id.eq(id),
+                a::resource_version.eq(version),
+                a::before_data.eq(&before),
+                a::after_data.eq(&after),
+                a::request_id.eq(&actor.request_id),
+            ))
+            .execute(conn)?;
+    }
+    // The change event's seq is the order in which changes became visible, so a feed reader
+    // never passes a smaller seq that commits later. On PostgreSQL the event is written inside
+    // COMMIT from this audit event, by a deferred trigger that takes a lock before it draws the
+    // seq (migration change_event_at_commit; `op` is `action` as below). SQLite has one writer
+    // at a time, so the event goes in here.
+    if !crate::db::is_postgres(conn) {
+        use schema::change_events::dsl as c;
+        diesel::insert_into(c::change_events)
+            .values((
+                c::at.eq(at),
+                c::resource_type.eq(R::TYPE),
+                c::resource_id.eq(id),
+                c::op.eq(op),
+                c::version.eq(version),
+                c::data.eq(&after),
+            ))
+            .execute(conn)?;
     }
     Ok(())
 }
