@@ -232,7 +232,7 @@ macro_rules! versioned_store {
 macro_rules! live_version {
     ($table:ident) => {
         // `load`, not `first`: SQLite expires a statement whose bound LIMIT is bound again
-        // (see `db::SubqueryLimit`), so `first` was parsed on every GET (a uprobe on
+        // (see `db::PageLimit`), so `first` was parsed on every GET (a uprobe on
         // sqlite3Prepare counted 100 for 100 GETs, 0 after); the id is the primary key.
         fn live_version(
             conn: &mut $crate::db::DbConnection,

@@ -415,25 +415,39 @@ macro_rules! filter_ids {
     }};
 }
 
-/// Runs a list's page query with its `LIMIT` as `LIMIT (SELECT ?)` on SQLite. SQLite reads a
-/// bound LIMIT's value while planning and so marks the statement expired whenever the value
-/// is bound again, which diesel does on every execution: the page query was parsed and planned
-/// anew for every list request (a uprobe on sqlite3Prepare: one per request). A subquery's
-/// value is not read by the planner, so the statement stays prepared in diesel's cache. On
-/// PostgreSQL a plain `LIMIT $1` (its planner uses the value).
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-pub struct SubqueryLimit<Q> {
+/// A page query's `LIMIT`, in the form each backend keeps prepared and planned once.
+///
+/// SQLite (`LIMIT (SELECT ?)`): SQLite reads a bound LIMIT's value while planning and so marks
+/// the statement expired whenever the value is bound again, which diesel does on every
+/// execution: the page query was parsed and planned anew for every list request (a uprobe on
+/// sqlite3Prepare: one per request). A subquery's value is not read by the planner.
+///
+/// PostgreSQL (`LIMIT 21`, written into the SQL): with `LIMIT $1` the generic plan is costed
+/// for a tenth of the table, so PostgreSQL kept choosing a custom plan, planning the query again
+/// on every execution; with the number in the text the generic plan is the right one and is
+/// reused (list of 20 projects 9 620 -> 12 433 req/s, with a cursor 6 265 -> 11 566). One
+/// prepared statement per distinct limit a client asks for (1 to 500 by the API's bounds).
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimit<Q> {
     query: Q,
     limit: i64,
+    literal: bool,
 }
 
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for SubqueryLimit<Q> {
+/// No static id: the SQL text differs with a literal limit, so diesel must key its statement
+/// cache by the text.
+impl<Q> diesel::query_builder::QueryId for PageLimit<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for PageLimit<Q> {
     type SqlType = Q::SqlType;
 }
 
-impl<Q, C> diesel::query_dsl::RunQueryDsl<C> for SubqueryLimit<Q> {}
+impl<Q, C> diesel::query_dsl::RunQueryDsl<C> for PageLimit<Q> {}
 
-impl<Q, DB> diesel::query_builder::QueryFragment<DB> for SubqueryLimit<Q>
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for PageLimit<Q>
 where
     DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
     Q: diesel::query_builder::QueryFragment<DB>,
@@ -444,28 +458,35 @@ where
         mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> diesel::QueryResult<()> {
         self.query.walk_ast(out.reborrow())?;
-        out.push_sql(" LIMIT (SELECT ");
-        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.limit)?;
-        out.push_sql(")");
+        if self.literal {
+            // An i64, so nothing but digits reaches the SQL.
+            out.push_sql(&format!(" LIMIT {}", self.limit));
+        } else {
+            out.push_sql(" LIMIT (SELECT ");
+            out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.limit)?;
+            out.push_sql(")");
+        }
         Ok(())
     }
 }
 
-pub fn subquery_limit<Q>(query: Q, limit: i64) -> SubqueryLimit<Q> {
-    SubqueryLimit { query, limit }
+/// `query` limited to `limit` rows as [`PageLimit`] describes (`literal` on PostgreSQL).
+pub fn page_limit<Q>(query: Q, limit: i64, literal: bool) -> PageLimit<Q> {
+    PageLimit {
+        query,
+        limit,
+        literal,
+    }
 }
 
-/// Loads at most `$limit` rows of a page query (boxed, without a limit of its own): a plain
-/// `LIMIT` on PostgreSQL, [`SubqueryLimit`] on SQLite.
+/// Loads at most `$limit` rows of a page query (boxed, without a limit of its own), with the
+/// limit as [`PageLimit`] writes it for the connection's backend.
 #[macro_export]
 macro_rules! load_page {
     ($query:expr, $conn:expr, $limit:expr) => {{
         let (query, limit) = ($query, $limit);
-        if $crate::db::is_postgres($conn) {
-            query.limit(limit).load($conn)
-        } else {
-            $crate::db::subquery_limit(query, limit).load($conn)
-        }
+        let literal = $crate::db::is_postgres($conn);
+        $crate::db::page_limit(query, limit, literal).load($conn)
     }};
 }
 

@@ -71,6 +71,7 @@ fn main() {
         projects::integrator_upsert,
         projects::no_stale_record_after_another_instance_writes,
         projects::render_cache_can_be_turned_off,
+        projects::every_limit_gets_its_own_page,
         memberships::officers_prepare_the_board_decides,
         memberships::validation_and_end,
         memberships::report_backs,

@@ -420,3 +420,52 @@ pub async fn render_cache_can_be_turned_off(app: TestApp) {
     assert_eq!(a.etag(), b.etag());
     plain.handle.stop(true).await;
 }
+
+/// Each page holds exactly `limit` records, whatever limits came before on the same pooled
+/// connections: on PostgreSQL the limit is written into the statement's text, so a statement
+/// prepared for one limit must never answer for another (and the pages must join up).
+pub async fn every_limit_gets_its_own_page(app: TestApp) {
+    for n in 0..5 {
+        app.post(
+            "/v1/projects",
+            "officer",
+            json!({"title": format!("Projekt {n}"), "region_role": "partner"}),
+        )
+        .await
+        .expect(201);
+    }
+    let all = app.get("/v1/projects?limit=5", "reader").await;
+    all.expect(200);
+    let ids: Vec<String> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(ids.len(), 5);
+    assert!(all.body["next_cursor"].is_null());
+    for limit in [1, 3, 1, 2, 4, 1, 5, 2] {
+        // Twice each: the second is answered from cached renderings on the key query.
+        for _ in 0..2 {
+            let mut seen = Vec::new();
+            let mut path = format!("/v1/projects?limit={limit}");
+            loop {
+                let r = app.get(&path, "reader").await;
+                r.expect(200);
+                let items = r.body["items"].as_array().unwrap();
+                let more = !r.body["next_cursor"].is_null();
+                let want = if more { limit } else { 5 - seen.len() };
+                assert_eq!(items.len(), want, "limit {limit}, after {}", seen.len());
+                seen.extend(items.iter().map(id));
+                if !more {
+                    break;
+                }
+                path = format!(
+                    "/v1/projects?limit={limit}&cursor={}",
+                    r.body["next_cursor"].as_str().unwrap()
+                );
+            }
+            assert_eq!(seen, ids, "limit {limit}");
+        }
+    }
+}
