@@ -427,6 +427,22 @@ impl<R> Fetched<R> {
             Columns::Rows => Fetched::Rows(Vec::new()),
         }
     }
+
+    /// The keys, from a query asked for `Columns::Keys`.
+    pub fn into_keys(self) -> ApiResult<Vec<Key>> {
+        match self {
+            Fetched::Keys(keys) => Ok(keys),
+            Fetched::Rows(_) => Err(ApiError::internal("a page query gave rows for keys")),
+        }
+    }
+
+    /// The rows, from a query asked for `Columns::Rows`.
+    pub fn into_rows(self) -> ApiResult<Vec<R>> {
+        match self {
+            Fetched::Rows(rows) => Ok(rows),
+            Fetched::Keys(_) => Err(ApiError::internal("a page query gave keys for rows")),
+        }
+    }
 }
 
 /// Loads a page query (boxed, filtered, ordered, without a select of its own) with the
@@ -478,10 +494,7 @@ where
     let st = state.clone();
     let (bodies, next) = db::query(&state.pool, move |conn| {
         if st.renders.enabled() {
-            let Fetched::Keys(keys) = load(conn, page.after.clone(), page.fetch(), Columns::Keys)?
-            else {
-                return Err(ApiError::internal("a page query gave rows for keys"));
-            };
+            let keys = load(conn, page.after.clone(), page.fetch(), Columns::Keys)?.into_keys()?;
             let (keys, next) = page.finish(&st.cursor_key, keys, |k| {
                 crate::pagination::row_key(&k.id, k.updated_at, by_updated)
             });
@@ -494,10 +507,7 @@ where
             }
         }
         db::snapshot(conn, |conn| {
-            let Fetched::Rows(rows) = load(conn, page.after.clone(), page.fetch(), Columns::Rows)?
-            else {
-                return Err(ApiError::internal("a page query gave keys for rows"));
-            };
+            let rows = load(conn, page.after.clone(), page.fetch(), Columns::Rows)?.into_rows()?;
             let (rows, next) = page.finish(&st.cursor_key, rows, |r| {
                 let (id, _, updated_at) = E::key(r);
                 crate::pagination::row_key(id, updated_at, by_updated)

@@ -58,12 +58,11 @@ pub struct Manager {
 
 impl Manager {
     pub fn new(url: &str) -> Self {
-        let pgsslmode = std::env::var_os("PGSSLMODE").is_some();
-        let url = plain_on_loopback(url, pgsslmode);
-        if url.ends_with("sslmode=disable") && !pgsslmode {
+        let plain = plain_on_loopback(url, std::env::var_os("PGSSLMODE").is_some());
+        if plain != url {
             log::debug!("PostgreSQL on a loopback address: TLS off (sslmode=disable)");
         }
-        Manager { url }
+        Manager { url: plain }
     }
 }
 

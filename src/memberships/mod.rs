@@ -292,10 +292,11 @@ pub struct Filter {
 }
 
 pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
-    match list_rows(conn, f, crate::crud::Columns::Rows)? {
-        crate::crud::Fetched::Rows(rows) => rows.into_iter().map(Row::into_api).collect(),
-        crate::crud::Fetched::Keys(_) => Err(ApiError::internal("rows asked, keys given")),
-    }
+    list_rows(conn, f, crate::crud::Columns::Rows)?
+        .into_rows()?
+        .into_iter()
+        .map(Row::into_api)
+        .collect()
 }
 
 /// The rows of a page (see `crud::Listed`).
