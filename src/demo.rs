@@ -31,6 +31,8 @@ use crate::{
 
 pub const ACTOR: &str = "seed-demo";
 const BATCH: usize = 500;
+/// Connections that write batches at once on PostgreSQL; the pool needs one more.
+pub const SEED_WRITERS: usize = 3;
 
 const THEMES: &[&str] = &[
     "Hållbar vätgasproduktion",
@@ -159,6 +161,78 @@ pub struct Counts {
     pub evaluations: usize,
 }
 
+/// Writes each batch in a transaction of its own, on up to `workers` connections at once, and
+/// gives the results in batch order. The batches are made on this thread, in order, so the same
+/// seed gives the same records whatever order the transactions commit in. The first error
+/// stops it (batches already committed stay).
+fn write_batches<I, O, W>(
+    pool: &db::Pool,
+    workers: usize,
+    batches: impl Iterator<Item = I>,
+    write: W,
+) -> ApiResult<Vec<O>>
+where
+    I: Send,
+    O: Send,
+    W: Fn(&mut DbConnection, I) -> ApiResult<O> + Sync,
+{
+    use std::sync::{mpsc, Mutex};
+    let (tx, rx) = mpsc::sync_channel::<(usize, I)>(workers);
+    let rx = Mutex::new(rx);
+    let done = Mutex::new(Vec::new());
+    let failed = Mutex::new(None);
+    let fail = |e: ApiError| {
+        failed.lock().expect("seed lock").get_or_insert(e);
+    };
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut conn = pool
+                    .get()
+                    .map_err(|e| fail(ApiError::Unavailable(e.to_string())))
+                    .ok();
+                if let Some(DbConnection::Sqlite(c)) = conn.as_deref_mut() {
+                    // A bigger page cache for the one long write: at a million records the
+                    // indexes outgrow the server's 1 MB many times over.
+                    let _ = diesel::connection::SimpleConnection::batch_execute(
+                        c,
+                        "PRAGMA cache_size = -262144",
+                    );
+                }
+                // A worker that failed keeps taking batches (and drops them), so the sender
+                // never waits on a full channel nobody reads.
+                loop {
+                    // Its own statement: the guard must not live through the transaction.
+                    let next = rx.lock().expect("seed lock").recv();
+                    let Ok((i, batch)) = next else { break };
+                    let Some(conn) = conn.as_deref_mut() else {
+                        continue;
+                    };
+                    if failed.lock().expect("seed lock").is_some() {
+                        continue;
+                    }
+                    match db::transaction(conn, |c| write(c, batch)) {
+                        Ok(o) => done.lock().expect("seed lock").push((i, o)),
+                        Err(e) => fail(e),
+                    }
+                }
+            });
+        }
+        for batch in batches.enumerate() {
+            if failed.lock().expect("seed lock").is_some() || tx.send(batch).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+    });
+    if let Some(e) = failed.into_inner().expect("seed lock") {
+        return Err(e);
+    }
+    let mut done = done.into_inner().expect("seed lock");
+    done.sort_unstable_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, o)| o).collect())
+}
+
 fn date(rng: &mut StdRng, from_year: i32, to_year: i32) -> NaiveDate {
     let y = rng.gen_range(from_year..=to_year);
     NaiveDate::from_ymd_opt(y, rng.gen_range(1..=12), rng.gen_range(1..=28)).expect("valid date")
@@ -193,15 +267,25 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
         request_id: None,
     };
     let mut n = Counts::default();
+    // PostgreSQL takes batches on several connections at once (one connection leaves both it
+    // and this process waiting on each other's round trips half the time); SQLite has one
+    // writer.
+    let workers = if db::is_postgres(&conn) {
+        SEED_WRITERS
+    } else {
+        1
+    };
 
     // Priority areas and goals of the shipped policy, to link to.
     let (goal_ids, area_ids) = crate::goals::policy_targets(&mut conn)?;
 
     // Organisations: the named partners, then numbered ones up to scale / 5.
     let org_count = (scale / 5).max(PARTNERS.len());
-    let mut orgs = Vec::with_capacity(org_count);
-    for chunk in (0..org_count).collect::<Vec<_>>().chunks(BATCH) {
-        let made = db::transaction(&mut conn, |conn| {
+    let orgs: Vec<String> = write_batches(
+        pool,
+        workers,
+        (0..org_count).collect::<Vec<_>>().chunks(BATCH),
+        |conn, chunk| {
             let mut made = Vec::new();
             for &i in chunk {
                 let (name, kind, country) = PARTNERS[i % PARTNERS.len()];
@@ -228,9 +312,9 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                 made.push(o.id);
             }
             Ok(made)
-        })?;
-        orgs.extend(made);
-    }
+        },
+    )?
+    .concat();
     n.organisations = orgs.len();
 
     // One adopted action plan a year, 2021-2027.
@@ -271,9 +355,9 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
     }
 
     // Projects.
-    let mut projects = Vec::with_capacity(scale);
-    for chunk in (0..scale).collect::<Vec<_>>().chunks(BATCH) {
-        let inputs: Vec<ProjectInput> = chunk
+    let project_batches = (0..scale).collect::<Vec<_>>();
+    let project_batches = project_batches.chunks(BATCH).map(|chunk| {
+        chunk
             .iter()
             .map(|&i| {
                 let theme = *pick(&mut rng, THEMES);
@@ -354,21 +438,23 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     }],
                 }
             })
-            .collect();
-        let made = db::transaction(&mut conn, |conn| {
-            inputs
-                .into_iter()
-                .map(|i| Project::create(conn, &actor, i).map(|p| p.id))
-                .collect::<ApiResult<Vec<_>>>()
-        })?;
-        projects.extend(made);
-    }
-    n.projects = projects.len();
+            .collect::<Vec<ProjectInput>>()
+    });
+    n.projects = write_batches(pool, workers, project_batches, |conn, inputs| {
+        inputs
+            .into_iter()
+            .map(|i| Project::create(conn, &actor, i).map(|_| ()))
+            .collect::<ApiResult<Vec<_>>>()
+            .map(|v| v.len())
+    })?
+    .into_iter()
+    .sum();
 
     // Activities: as many as projects, across the plans.
     let kinds = ActivityKind::ALL;
-    for chunk in (0..scale).collect::<Vec<_>>().chunks(BATCH) {
-        let inputs: Vec<ActivityInput> = chunk
+    let activity_batches = (0..scale).collect::<Vec<_>>();
+    let activity_batches = activity_batches.chunks(BATCH).map(|chunk| {
+        chunk
             .iter()
             .map(|_| {
                 let plan = pick(&mut rng, &plans);
@@ -395,15 +481,17 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     priority_area_ids: vec![pick(&mut rng, &area_ids).clone()],
                 }
             })
-            .collect();
-        n.activities += db::transaction(&mut conn, |conn| {
-            inputs
-                .into_iter()
-                .map(|i| Activity::create(conn, &actor, i).map(|_| ()))
-                .collect::<ApiResult<Vec<_>>>()
-                .map(|v| v.len())
-        })?;
-    }
+            .collect::<Vec<ActivityInput>>()
+    });
+    n.activities = write_batches(pool, workers, activity_batches, |conn, inputs| {
+        inputs
+            .into_iter()
+            .map(|i| Activity::create(conn, &actor, i).map(|_| ()))
+            .collect::<ApiResult<Vec<_>>>()
+            .map(|v| v.len())
+    })?
+    .into_iter()
+    .sum();
 
     // Memberships (scale / 20, at least 3), each with a report-back for representations and an
     // approved evaluation for every other one.

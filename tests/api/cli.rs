@@ -209,9 +209,13 @@ fn seed_demo(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output 
 }
 
 fn titles(data_dir: &std::path::Path) -> Vec<String> {
+    titles_at(&data_dir.join("intl.sqlite3").to_string_lossy())
+}
+
+fn titles_at(url: &str) -> Vec<String> {
     use diesel::prelude::*;
     use intl_api::db::schema::{activities, organisations, projects};
-    let pool = intl_api::db::build_pool(&data_dir.join("intl.sqlite3").to_string_lossy(), 1);
+    let pool = intl_api::db::build_pool(url, 1);
     let mut c = pool.get().unwrap();
     let mut t: Vec<String> = projects::table
         .select(projects::title)
@@ -286,6 +290,62 @@ pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
             .status
             .success()
     );
+}
+
+/// On PostgreSQL `seed-demo` writes batches on several connections at once: the records are
+/// still those of the seed (the batches are made in order), every one has its audit and change
+/// event, and the feed's sequence has no gap whatever order the batches committed in.
+pub async fn seed_demo_on_postgres_writes_batches_side_by_side(app: TestApp) {
+    use diesel::prelude::*;
+    let seed = |url: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(bin())
+            .args(["seed-demo", "--scale", "1200", "--seed", "5"])
+            .env_clear()
+            .env("DATABASE_URL", url)
+            .env("DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("projects: 1200"));
+    };
+    // Three batches of projects and of activities: more than one writer has work.
+    let other = crate::helpers::TestDb::new(crate::helpers::Backend::Postgres);
+    seed(&app.db.url);
+    seed(&other.url);
+    assert_eq!(
+        titles_at(&app.db.url),
+        titles_at(&other.url),
+        "the same seed gives the same data"
+    );
+    let mut c = diesel::PgConnection::establish(&app.db.url).unwrap();
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        projects: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        audit: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        changes: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        max_seq: i64,
+    }
+    let n: Counts = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM projects) AS projects, \
+                (SELECT count(*) FROM audit_events) AS audit, \
+                (SELECT count(*) FROM change_events) AS changes, \
+                (SELECT coalesce(max(seq), 0) FROM change_events) AS max_seq",
+    )
+    .get_result(&mut c)
+    .unwrap();
+    assert_eq!(n.projects, 1200);
+    assert_eq!(n.audit, n.changes, "one change event per audit event");
+    assert_eq!(n.changes, n.max_seq, "the feed's sequence has no gap");
 }
 
 /// `intl-api healthcheck`, the container health check: 0 while the server is ready, 1 after.
