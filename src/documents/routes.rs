@@ -17,7 +17,7 @@ use crate::{
     http::{self, IfMatch},
     model::{parse_time_param, Checks},
     openapi::errors::*,
-    pagination::{self, Page, PageRequest},
+    pagination::{self, Page},
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -97,37 +97,38 @@ pub async fn list_documents(
         year.map(|y| y.to_string()).unwrap_or_default(),
         q.updated_since.as_deref().unwrap_or("")
     );
-    let page = PageRequest::parse(
-        &state.cursor_key,
+    let by_updated = since.is_some();
+    pagination::list(
+        &req,
+        &caller,
+        &state,
+        Action::Read,
         scope,
         q.limit.as_deref(),
         q.cursor.as_deref(),
-    )?;
-    let key = state.cursor_key.clone();
-    let (items, next) = db::read(&state.pool, move |conn| {
-        let mut query = documents::table
-            .filter(documents::deleted_at.is_null())
-            .select(DocumentRow::as_select())
-            .into_boxed();
-        if let Some(k) = kind {
-            query = query.filter(documents::kind.eq(k.as_str()));
-        }
-        if let Some(s) = status {
-            query = query.filter(documents::status.eq(s.as_str()));
-        }
-        if let Some(y) = year {
-            query = query.filter(documents::year.eq(y));
-        }
-        query = crate::keyset!(query, documents, since, page.after.as_deref());
-        let rows = crate::load_page!(query, conn, page.fetch())?;
-        let docs = rows
-            .into_iter()
-            .map(DocumentRow::into_api)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(&key, docs, |d| pagination::record_key(d, since.is_some())))
-    })
-    .await?;
-    Ok(pagination::respond(&req, items, next))
+        move |d| pagination::record_key(d, by_updated),
+        move |conn, after, fetch| {
+            let mut query = documents::table
+                .filter(documents::deleted_at.is_null())
+                .select(DocumentRow::as_select())
+                .into_boxed();
+            if let Some(k) = kind {
+                query = query.filter(documents::kind.eq(k.as_str()));
+            }
+            if let Some(s) = status {
+                query = query.filter(documents::status.eq(s.as_str()));
+            }
+            if let Some(y) = year {
+                query = query.filter(documents::year.eq(y));
+            }
+            query = crate::keyset!(query, documents, since, after.as_deref());
+            crate::load_page!(query, conn, fetch)?
+                .into_iter()
+                .map(DocumentRow::into_api)
+                .collect()
+        },
+    )
+    .await
 }
 
 /// Get one document.

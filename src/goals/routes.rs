@@ -15,7 +15,7 @@ use crate::{
     http::{self, IfMatch},
     model::parse_time_param,
     openapi::errors::*,
-    pagination::{self, Page, PageRequest},
+    pagination::{self, Page},
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -76,27 +76,36 @@ pub async fn list_goals(
         kind.map(|k| k.as_str()).unwrap_or(""),
         q.updated_since.as_deref().unwrap_or("")
     );
-    let page = PageRequest::parse(
-        &state.cursor_key,
-        scope,
-        q.limit.as_deref(),
-        q.cursor.as_deref(),
-    )?;
-    let key = state.cursor_key.clone();
     let filter = GoalFilter {
         document_id: q.document_id,
         parent_id: q.parent_id,
         kind,
         updated_since: since,
-        after: page.after.clone(),
-        limit: page.fetch(),
+        after: None,
+        limit: 0,
     };
-    let (items, next) = db::read(&state.pool, move |conn| {
-        let rows = list(conn, &filter)?;
-        Ok(page.finish(&key, rows, |g| pagination::record_key(g, since.is_some())))
-    })
-    .await?;
-    Ok(pagination::respond(&req, items, next))
+    let by_updated = since.is_some();
+    pagination::list(
+        &req,
+        &caller,
+        &state,
+        Action::Read,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        move |g| pagination::record_key(g, by_updated),
+        move |conn, after, limit| {
+            list(
+                conn,
+                &GoalFilter {
+                    after,
+                    limit,
+                    ..filter
+                },
+            )
+        },
+    )
+    .await
 }
 
 /// Get one goal.

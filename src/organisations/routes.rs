@@ -9,11 +9,11 @@ use crate::{
     access::Action,
     app::AppState,
     auth::Caller,
-    crud, db,
+    crud,
     error::ApiResult,
     model::parse_time_param,
     openapi::errors::*,
-    pagination::{self, Page, PageRequest},
+    pagination::{self, Page},
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -85,29 +85,36 @@ pub async fn list_organisations(
         external_id,
         q.updated_since.as_deref().unwrap_or("")
     );
-    let page = PageRequest::parse(
-        &state.cursor_key,
-        scope,
-        q.limit.as_deref(),
-        q.cursor.as_deref(),
-    )?;
     let filter = Filter {
         kind,
         country: q.country,
         external_id,
         updated_since: since,
-        after: page.after.clone(),
-        limit: page.fetch(),
+        after: None,
+        limit: 0,
     };
-    let key = state.cursor_key.clone();
     let by_updated = since.is_some();
-    let (items, next) = db::read(&state.pool, move |conn| {
-        Ok(page.finish(&key, list(conn, &filter)?, |o| {
-            pagination::record_key(o, by_updated)
-        }))
-    })
-    .await?;
-    Ok(pagination::respond(&req, items, next))
+    pagination::list(
+        &req,
+        &caller,
+        &state,
+        Action::Read,
+        scope,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        move |o| pagination::record_key(o, by_updated),
+        move |conn, after, limit| {
+            list(
+                conn,
+                &Filter {
+                    after,
+                    limit,
+                    ..filter
+                },
+            )
+        },
+    )
+    .await
 }
 
 /// Get one organisation.
