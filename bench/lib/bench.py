@@ -265,6 +265,12 @@ def cmd_report(a):
             checks.append((b, "GET one record >= 40% of bare, p99 < 2 ms",
                            g["ratio_to_bare"] >= 0.40 and g["p99_ms"] < 2,
                            f"{g['ratio_to_bare']:.1%} of bare, p99 {g['p99_ms']:.2f} ms"))
+        gp = find("get_project_paced", b)
+        if g and gp:
+            checks.append((b, "(GET one record below saturation, 8 connections pausing 1 ms)", None,
+                           f"{gp['rps']:.0f} req/s, p50 {gp['p50_ms']:.2f} ms, p99 {gp['p99_ms']:.2f} ms; "
+                           f"the bare handler's own p99 at saturation: "
+                           + " / ".join(f"{r['p99_ms']:.2f}" for r in base) + " ms"))
         l = find("list_activities_50_status", b)
         if l:
             checks.append((b, "list 50 with a filter >= 15% of bare, p99 < 5 ms",

@@ -1,5 +1,7 @@
 -- GET /v1/projects/{id}, cycling through the records listed in $IDS_FILE ("id version" lines).
 -- With MODE=inm each request carries If-None-Match: "<version>" and should be answered 304.
+-- With PACE_MS=n each connection waits n ms after a response before its next request: a steady
+-- load below saturation, where p99 shows the service's latency rather than the run queue's.
 dofile(os.getenv("BENCH_DIR") .. "/wrk/common.lua")
 local reqs = {}
 local i = 0
@@ -20,4 +22,11 @@ end
 function request()
   i = i % #reqs + 1
   return reqs[i]
+end
+
+local pace = tonumber(os.getenv("PACE_MS") or "")
+if pace then
+  function delay()
+    return pace
+  end
 end
