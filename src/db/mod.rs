@@ -109,8 +109,18 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         if is_postgres_url(&self.url) {
-            let conn =
+            let mut conn =
                 diesel::PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+            // PostgreSQL's default cost of a random page read (4) is a spinning disk's: with it
+            // the planner walks the primary key and filters (184 buffers for a page of 50
+            // activities by status at 100 000) instead of searching the (status, id) index (35).
+            // 1.1 is the usual figure for SSDs or a working set in memory; a value the operator
+            // set (server, database, role or PGOPTIONS) is kept.
+            conn.batch_execute(
+                "SELECT set_config('random_page_cost', '1.1', false) \
+                 WHERE current_setting('random_page_cost') = '4'",
+            )
+            .map_err(r2d2::Error::QueryError)?;
             Ok(DbConnection::Postgresql(conn))
         } else {
             let mut conn = diesel::SqliteConnection::establish(&self.url)

@@ -398,3 +398,38 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         failures.join("\n")
     );
 }
+
+/// PostgreSQL connections plan with a random page read costed as on an SSD (1.1, not the
+/// spinning-disk default 4: with 4 a filtered page walked the primary key and filtered), unless
+/// the operator set a value of their own, which is kept.
+pub async fn postgres_random_page_cost_unless_set(app: TestApp) {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let setting = |url: &str| {
+        let pool = intl_api::db::build_pool(url, 1);
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query("SELECT current_setting('random_page_cost') AS value")
+            .get_result::<Setting>(&mut *conn)
+            .unwrap()
+            .value
+    };
+    assert_eq!(setting(&app.db.url), "1.1");
+    let other = crate::helpers::TestDb::new(crate::helpers::Backend::Postgres);
+    let name = other
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let mut admin = diesel::PgConnection::establish(&other.url).unwrap();
+    diesel::sql_query(format!("ALTER DATABASE {name} SET random_page_cost = 2"))
+        .execute(&mut admin)
+        .unwrap();
+    assert_eq!(setting(&other.url), "2", "the operator's value is kept");
+}

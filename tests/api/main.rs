@@ -112,7 +112,8 @@ fn main() {
         replicas::two_instances_behave_as_one,
         replicas::three_instances_migrate_an_empty_database_once,
         outage::own_cluster_outage_under_load,
-        cli::seed_demo_on_postgres_writes_batches_side_by_side
+        cli::seed_demo_on_postgres_writes_batches_side_by_side,
+        explain::postgres_random_page_cost_unless_set
     ];
     // The binary on its embedded default; nothing here depends on the backend.
     let binary: Vec<(&str, TestFn)> = tests![
