@@ -197,13 +197,18 @@ pub async fn sigterm_finishes_in_flight_requests(app: TestApp) {
     let _ = again.wait();
 }
 
-fn seed_demo(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+fn seed_demo(
+    data_dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     Command::new(bin())
         .arg("seed-demo")
         .args(args)
         .env_clear()
         .env("DATA_DIR", data_dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -244,7 +249,7 @@ pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
         tempfile::tempdir().unwrap(),
     );
     for dir in [&a, &b] {
-        let out = seed_demo(dir.path(), &["--scale", "40", "--seed", "7"]);
+        let out = seed_demo(dir.path(), &["--scale", "40", "--seed", "7"], &[]);
         assert!(
             out.status.success(),
             "{}",
@@ -255,13 +260,13 @@ pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
     let ta = titles(a.path());
     assert_eq!(ta, titles(b.path()), "the same seed gives the same data");
     assert!(ta.iter().filter(|t| t.contains("[DEMO]")).count() >= 80);
-    let out = seed_demo(c.path(), &["--scale", "40", "--seed", "8"]);
+    let out = seed_demo(c.path(), &["--scale", "40", "--seed", "8"], &[]);
     assert!(out.status.success());
     assert_ne!(ta, titles(c.path()), "another seed gives other data");
     // The same seed again is refused; another seed adds more.
-    let out = seed_demo(a.path(), &["--scale", "40", "--seed", "7"]);
+    let out = seed_demo(a.path(), &["--scale", "40", "--seed", "7"], &[]);
     assert!(!out.status.success());
-    assert!(seed_demo(a.path(), &["--scale", "5", "--seed", "9"])
+    assert!(seed_demo(a.path(), &["--scale", "5", "--seed", "9"], &[])
         .status
         .success());
     // A database with real records is refused unless forced.
@@ -278,7 +283,7 @@ pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
     r.expect(201);
     let _ = child.kill();
     let _ = child.wait();
-    let out = seed_demo(b.path(), &["--scale", "5", "--seed", "10"]);
+    let out = seed_demo(b.path(), &["--scale", "5", "--seed", "10"], &[]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not demo data"),
@@ -286,7 +291,7 @@ pub async fn seed_demo_is_marked_deterministic_and_careful(app: TestApp) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        seed_demo(b.path(), &["--scale", "5", "--seed", "10", "--force"])
+        seed_demo(b.path(), &["--scale", "5", "--seed", "10", "--force"], &[])
             .status
             .success()
     );
@@ -299,14 +304,11 @@ pub async fn seed_demo_on_postgres_writes_batches_side_by_side(app: TestApp) {
     use diesel::prelude::*;
     let seed = |url: &str| {
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(bin())
-            .args(["seed-demo", "--scale", "1200", "--seed", "5"])
-            .env_clear()
-            .env("DATABASE_URL", url)
-            .env("DATA_DIR", dir.path())
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
+        let out = seed_demo(
+            dir.path(),
+            &["--scale", "1200", "--seed", "5"],
+            &[("DATABASE_URL", url)],
+        );
         assert!(
             out.status.success(),
             "{}",

@@ -186,16 +186,7 @@ pub async fn database_outage_gives_503_and_recovers(app: TestApp) {
         Arc,
     };
     let admin = std::env::var("TEST_DATABASE_URL").unwrap();
-    let db_name = app
-        .db
-        .url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let db_name = app.db.name().to_string();
     let upstream = upstream_addr(&admin);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

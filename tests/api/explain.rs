@@ -421,17 +421,12 @@ pub async fn postgres_random_page_cost_unless_set(app: TestApp) {
     };
     assert_eq!(setting(&app.db.url), "1.1");
     let other = crate::helpers::TestDb::new(crate::helpers::Backend::Postgres);
-    let name = other
-        .url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap();
     let mut admin = diesel::PgConnection::establish(&other.url).unwrap();
-    diesel::sql_query(format!("ALTER DATABASE {name} SET random_page_cost = 2"))
-        .execute(&mut admin)
-        .unwrap();
+    diesel::sql_query(format!(
+        "ALTER DATABASE {} SET random_page_cost = 2",
+        other.name()
+    ))
+    .execute(&mut admin)
+    .unwrap();
     assert_eq!(setting(&other.url), "2", "the operator's value is kept");
 }

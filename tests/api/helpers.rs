@@ -66,6 +66,13 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The PostgreSQL database's name (empty on SQLite).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(admin_url) = &self.admin_url {
