@@ -40,6 +40,8 @@ pub struct AppState {
     pub renders: crate::cache::Renders,
     /// This instance's request counters and latency histograms.
     pub metrics: crate::metrics::Registry,
+    /// PostgreSQL lookups sent from the workers themselves (`db::pipeline`).
+    pub pipeline: crate::db::pipeline::Pipeline,
 }
 
 impl AppState {
@@ -271,6 +273,9 @@ impl Application {
             cursor_key,
             renders: crate::cache::Renders::new(settings.render_cache_bytes),
             metrics: Default::default(),
+            pipeline: crate::db::pipeline::Pipeline::new(&db::connection_url(
+                &settings.database_url,
+            )),
         });
         let verifier = web::Data::new(verifier);
         let listener = TcpListener::bind(settings.bind)

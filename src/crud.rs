@@ -28,6 +28,8 @@ pub trait Entity: Resource + Clone + Send + 'static {
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
     /// The live record's version, or `None`: one indexed lookup (`live_version!` makes it).
     fn live_version(conn: &mut DbConnection, id: &str) -> ApiResult<Option<i64>>;
+    /// The same lookup as PostgreSQL SQL with the id as `$1`, for `db::pipeline`.
+    fn live_version_sql() -> &'static str;
     fn input(&self) -> Self::Input;
     /// A 409 when the record's state forbids changes (adopted, approved, ended).
     fn ensure_writable(&self) -> ApiResult<()> {
@@ -53,8 +55,8 @@ pub trait Creatable: Entity {
 pub const RECORD_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at"];
 
 /// One record. Its current version is looked up first: when its rendering of that version is
-/// in `state.renders`, that is the answer (one statement); otherwise it is loaded on a snapshot
-/// and rendered. A query string (`as_of`) takes the audit trail's way (`audit::get_single`).
+/// in `state.renders`, that is the answer (one statement, on PostgreSQL sent from this worker
+/// through `db::pipeline`); otherwise it is loaded on a snapshot and rendered. A query string (`as_of`) takes the audit trail's way (`audit::get_single`).
 pub async fn get<E: Entity>(
     req: HttpRequest,
     caller: Caller,
@@ -68,6 +70,14 @@ pub async fn get<E: Entity>(
         .await;
     }
     caller.require(Action::Read)?;
+    if let Some(found) = state.pipeline.bigint(E::live_version_sql(), &id).await {
+        if let Some(version) = found? {
+            if let Some(body) = state.renders.get(E::TYPE, &id, version) {
+                return Ok(http::single_raw(&req, version, body));
+            }
+        }
+        // Not cached, changed or gone: the pool's path loads it (or says 404).
+    }
     let cache = state.clone();
     let r = db::query(&state.pool, move |conn| {
         if let Some(version) = E::live_version(conn, &id)? {
@@ -227,7 +237,8 @@ macro_rules! versioned_store {
     };
 }
 
-/// `Entity::live_version` for a resource stored in `$table` (inside its `impl Entity`).
+/// `Entity::live_version` and `Entity::live_version_sql` for a resource stored in `$table`
+/// (inside its `impl Entity`): one query, run by diesel on the pool or by `db::pipeline`.
 #[macro_export]
 macro_rules! live_version {
     ($table:ident) => {
@@ -239,14 +250,21 @@ macro_rules! live_version {
             id: &str,
         ) -> $crate::error::ApiResult<Option<i64>> {
             use diesel::prelude::*;
-            Ok($table::table
-                .filter($table::id.eq(id))
-                .filter($table::deleted_at.is_null())
-                .select($table::version)
-                .load::<i64>(conn)?
-                .pop())
+            Ok($crate::live_version!(query $table, id).load::<i64>(conn)?.pop())
+        }
+
+        fn live_version_sql() -> &'static str {
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            SQL.get_or_init(|| $crate::db::pg_sql(&$crate::live_version!(query $table, "")))
         }
     };
+    (query $table:ident, $id:expr) => {{
+        use diesel::prelude::*;
+        $table::table
+            .filter($table::id.eq($id))
+            .filter($table::deleted_at.is_null())
+            .select($table::version)
+    }};
 }
 
 /// A resource integrators write by an id of theirs (`PUT .../by-external-id/{scheme}/{value}`).

@@ -104,7 +104,7 @@ fn escape(v: &str) -> String {
 
 /// The metrics text.
 pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
-    let pool = &state.pool;
+    let (pool, pipelined) = (&state.pool, state.pipeline.answered());
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -156,6 +156,9 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
          # HELP intl_db_pool_waiting Requests waiting for a database connection.\n\
          # TYPE intl_db_pool_waiting gauge\n\
          intl_db_pool_waiting {}\n\
+         # HELP intl_db_pipelined_reads_total Lookups sent from the workers on their own PostgreSQL connections instead of through the pool.\n\
+         # TYPE intl_db_pipelined_reads_total counter\n\
+         intl_db_pipelined_reads_total {}\n\
          # HELP intl_db_errors_total Requests that failed on the database (503: unreachable or pool exhausted) or unexpectedly (500).\n\
          # TYPE intl_db_errors_total counter\n\
          intl_db_errors_total {}",
@@ -163,6 +166,7 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
         state.idle_connections,
         pool.max_size(),
         POOL_WAITING.load(Ordering::Relaxed).max(0),
+        pipelined,
         db_errors,
     );
     if let Some((seq, age)) = feed_head {

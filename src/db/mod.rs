@@ -1,6 +1,7 @@
 //! The database layer: one connection type over SQLite and PostgreSQL, the pool, migrations,
 //! and the two ways handlers reach the database (`read` and `write`), both off the async workers.
 
+pub mod pipeline;
 pub mod schema;
 
 use std::{
@@ -58,12 +59,19 @@ pub struct Manager {
 
 impl Manager {
     pub fn new(url: &str) -> Self {
-        let plain = plain_on_loopback(url, std::env::var_os("PGSSLMODE").is_some());
-        if plain != url {
-            log::debug!("PostgreSQL on a loopback address: TLS off (sslmode=disable)");
+        Manager {
+            url: connection_url(url),
         }
-        Manager { url: plain }
     }
+}
+
+/// The URL connections are made with: `url`, without TLS on loopback (`plain_on_loopback`).
+pub fn connection_url(url: &str) -> String {
+    let plain = plain_on_loopback(url, std::env::var_os("PGSSLMODE").is_some());
+    if plain != url {
+        log::debug!("PostgreSQL on a loopback address: TLS off (sslmode=disable)");
+    }
+    plain
 }
 
 /// A PostgreSQL URL whose hosts are all loopback addresses gets `sslmode=disable` unless it
@@ -200,10 +208,15 @@ fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     crate::metrics::POOL_WAITING.fetch_sub(1, Ordering::Relaxed);
     conn.map_err(|e| {
         log::warn!("database connection unavailable: {e}");
-        ApiError::Unavailable(
-            "the database cannot be reached or is overloaded; try again shortly".into(),
-        )
+        unavailable()
     })
+}
+
+/// The answer to a request the database could not serve in time.
+fn unavailable() -> ApiError {
+    ApiError::Unavailable(
+        "the database cannot be reached or is overloaded; try again shortly".into(),
+    )
 }
 
 /// Runs `f` with a pooled connection on a blocking thread, for work that manages its own
@@ -424,6 +437,20 @@ macro_rules! filter_ids {
     }};
 }
 
+/// The SQL text diesel sends to PostgreSQL for `query` (its binds left out), for statements
+/// that `pipeline` sends itself: written once, in diesel's query language.
+pub fn pg_sql<Q>(query: &Q) -> String
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    let text = diesel::debug_query::<diesel::pg::Pg, _>(query).to_string();
+    // `debug_query` writes the binds after the text; the text itself holds no such marker.
+    match text.split_once(" -- binds: ") {
+        Some((sql, _)) => sql.to_string(),
+        None => text,
+    }
+}
+
 /// A page query's `LIMIT`, in the form each backend keeps prepared and planned once.
 ///
 /// SQLite (`LIMIT (SELECT ?)`): SQLite reads a bound LIMIT's value while planning and so marks
@@ -502,6 +529,16 @@ macro_rules! load_page {
 #[cfg(test)]
 mod tests {
     use super::plain_on_loopback;
+
+    #[test]
+    fn pg_sql_is_the_text_diesel_sends_without_its_binds() {
+        use crate::crud::Entity;
+        assert_eq!(
+            crate::projects::Project::live_version_sql(),
+            "SELECT \"projects\".\"version\" FROM \"projects\" WHERE ((\"projects\".\"id\" = $1) \
+             AND (\"projects\".\"deleted_at\" IS NULL))"
+        );
+    }
 
     #[test]
     fn loopback_postgres_urls_go_without_tls() {

@@ -21,6 +21,7 @@ mod memberships;
 mod openapi;
 mod organisations;
 mod outage;
+mod pipeline;
 mod projects;
 mod replicas;
 mod reports;
@@ -113,7 +114,9 @@ fn main() {
         replicas::three_instances_migrate_an_empty_database_once,
         outage::own_cluster_outage_under_load,
         cli::seed_demo_on_postgres_writes_batches_side_by_side,
-        explain::postgres_random_page_cost_unless_set
+        explain::postgres_random_page_cost_unless_set,
+        pipeline::postgres_reads_skip_the_pool_and_agree_with_it,
+        pipeline::postgres_over_tls_reads_through_the_pool
     ];
     // The binary on its embedded default; nothing here depends on the backend.
     let binary: Vec<(&str, TestFn)> = tests![
