@@ -75,7 +75,7 @@ pub fn record<R: Resource>(
     actor: &Actor,
     change: Change<'_, R>,
 ) -> Result<(), ApiError> {
-    let (action, op, id, version, before, after, at) = match &change {
+    let (action, id, version, before, after, at) = match &change {
         Change::Created(r) => {
             if r.version() != 1 {
                 return Err(ApiError::internal(format!(
@@ -86,7 +86,6 @@ pub fn record<R: Resource>(
             }
             (
                 "create",
-                "created",
                 r.id(),
                 r.version(),
                 None,
@@ -112,7 +111,6 @@ pub fn record<R: Resource>(
             }
             (
                 *action,
-                "updated",
                 after.id(),
                 after.version(),
                 Some(to_json(*before)?),
@@ -130,7 +128,6 @@ pub fn record<R: Resource>(
             }
             (
                 "delete",
-                "deleted",
                 before.id(),
                 *version,
                 Some(to_json(*before)?),
@@ -164,24 +161,11 @@ pub fn record<R: Resource>(
             ))
             .execute(conn)?;
     }
-    // The change event's seq is the order in which changes became visible, so a feed reader
-    // never passes a smaller seq that commits later. On PostgreSQL the event is written inside
-    // COMMIT from this audit event, by a deferred trigger that takes a lock before it draws the
-    // seq (migration change_event_at_commit; `op` is `action` as below). SQLite has one writer
-    // at a time, so the event goes in here.
-    if !crate::db::is_postgres(conn) {
-        use schema::change_events::dsl as c;
-        diesel::insert_into(c::change_events)
-            .values((
-                c::at.eq(at),
-                c::resource_type.eq(R::TYPE),
-                c::resource_id.eq(id),
-                c::op.eq(op),
-                c::version.eq(version),
-                c::data.eq(&after),
-            ))
-            .execute(conn)?;
-    }
+    // The change event is written by the database from this audit event (a trigger on each
+    // backend, the same mapping of action to op), so that its seq is the order in which changes
+    // became visible: PostgreSQL's runs inside COMMIT and takes a lock before it draws the seq
+    // (migration change_event_at_commit); SQLite has one writer at a time
+    // (change_event_from_audit).
     Ok(())
 }
 

@@ -1,0 +1,1 @@
+DROP TRIGGER change_event_from_audit;
