@@ -56,7 +56,8 @@ pub const RECORD_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at"
 
 /// One record. Its current version is looked up first: when its rendering of that version is
 /// in `state.renders`, that is the answer (one statement, on PostgreSQL sent from this worker
-/// through `db::pipeline`); otherwise it is loaded on a snapshot and rendered. A query string (`as_of`) takes the audit trail's way (`audit::get_single`).
+/// through `db::pipeline`); otherwise it is loaded on a snapshot and rendered. A query string
+/// (`as_of`) takes the audit trail's way (`audit::get_single`).
 pub async fn get<E: Entity>(
     req: HttpRequest,
     caller: Caller,

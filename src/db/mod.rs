@@ -1,5 +1,6 @@
 //! The database layer: one connection type over SQLite and PostgreSQL, the pool, migrations,
-//! and the two ways handlers reach the database (`read` and `write`), both off the async workers.
+//! and the two ways handlers reach the database (`read` and `write`), both off the async workers;
+//! beside them `pipeline`, PostgreSQL lookups a worker sends itself without blocking.
 
 pub mod pipeline;
 pub mod schema;
@@ -158,6 +159,10 @@ impl ManageConnection for Manager {
     }
 }
 
+/// How long a request waits for the database (a pooled connection, or a pipelined answer)
+/// before it is answered 503.
+pub const WAIT: Duration = Duration::from_secs(3);
+
 /// Builds the pool without connecting, so the service starts (and answers 503) while the
 /// database is away; connections are made on demand.
 pub fn build_pool(url: &str, size: u32) -> Pool {
@@ -171,7 +176,7 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
     let inner = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(3))
+        .connection_timeout(WAIT)
         // No `SELECT 1` on every check-out (a round trip per request on PostgreSQL): a
         // connection the database dropped is found by the request that uses it, answered 503,
         // and thrown away (`run`), so the service recovers by itself.

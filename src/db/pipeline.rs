@@ -22,10 +22,9 @@ use std::{
 
 use tokio_postgres::{config::SslMode, types::Type, Client, Config, NoTls, Statement};
 
+use super::WAIT;
 use crate::{config::is_postgres_url, error::ApiError};
 
-/// As long as a request waits for a pooled connection (`db::build_pool`).
-const WAIT: Duration = Duration::from_secs(3);
 /// How long a worker leaves the pipeline alone after failing to connect.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The `application_name` of the pipelined connections, unless the URL names one.
@@ -88,10 +87,6 @@ impl Pipeline {
             config,
             answered: AtomicU64::new(0),
         }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.config.is_some()
     }
 
     /// Statements this pipeline has answered (`/metrics`).
