@@ -71,19 +71,25 @@ pub async fn get<E: Entity>(
         .await;
     }
     caller.require(Action::Read)?;
-    if let Some(found) = state.pipeline.bigint(E::live_version_sql(), &id).await {
-        if let Some(version) = found? {
-            if let Some(body) = state.renders.get(E::TYPE, &id, version) {
-                return Ok(http::single_raw(&req, version, body));
+    // The lookup, sent by this worker when the pipeline can (`None`: the pool's path does it).
+    let looked_up = match state.pipeline.bigint(E::live_version_sql(), &id).await {
+        Some(found) => {
+            if let Some(version) = found? {
+                if let Some(body) = state.renders.get(E::TYPE, &id, version) {
+                    return Ok(http::single_raw(&req, version, body));
+                }
             }
+            true
         }
-        // Not cached, changed or gone: the pool's path loads it (or says 404).
-    }
+        None => false,
+    };
     let cache = state.clone();
     let r = db::query(&state.pool, move |conn| {
-        if let Some(version) = E::live_version(conn, &id)? {
-            if let Some(body) = cache.renders.get(E::TYPE, &id, version) {
-                return Ok(crate::cache::Rendered { version, body });
+        if !looked_up {
+            if let Some(version) = E::live_version(conn, &id)? {
+                if let Some(body) = cache.renders.get(E::TYPE, &id, version) {
+                    return Ok(crate::cache::Rendered { version, body });
+                }
             }
         }
         // Not here, changed or gone (the load says 404 in its own words).
