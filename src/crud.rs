@@ -28,8 +28,8 @@ pub trait Entity: Resource + Clone + Send + 'static {
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
     /// The live record's version, or `None`: one indexed lookup (`live_version!` makes it).
     fn live_version(conn: &mut DbConnection, id: &str) -> ApiResult<Option<i64>>;
-    /// The same lookup as PostgreSQL SQL with the id as `$1`, for `db::pipeline`.
-    fn live_version_sql() -> &'static str;
+    /// The same lookup as a PostgreSQL statement, for `db::pipeline`.
+    fn live_version_pg(id: &str) -> ApiResult<db::PgStatement>;
     fn input(&self) -> Self::Input;
     /// A 409 when the record's state forbids changes (adopted, approved, ended).
     fn ensure_writable(&self) -> ApiResult<()> {
@@ -72,9 +72,17 @@ pub async fn get<E: Entity>(
     }
     caller.require(Action::Read)?;
     // The lookup, sent by this worker when the pipeline can (`None`: the pool's path does it).
-    let looked_up = match state.pipeline.bigint(E::live_version_sql(), &id).await {
-        Some(found) => {
-            if let Some(version) = found? {
+    let looked_up = match state
+        .pipeline
+        .query(|| E::live_version_pg(&id).map(Some))
+        .await
+    {
+        Some(rows) => {
+            let version = match rows?.first() {
+                Some(row) => Some(row.try_get::<_, i64>(0).map_err(ApiError::internal)?),
+                None => None,
+            };
+            if let Some(version) = version {
                 if let Some(body) = state.renders.get(E::TYPE, &id, version) {
                     return Ok(http::single_raw(&req, version, body));
                 }
@@ -244,7 +252,7 @@ macro_rules! versioned_store {
     };
 }
 
-/// `Entity::live_version` and `Entity::live_version_sql` for a resource stored in `$table`
+/// `Entity::live_version` and `Entity::live_version_pg` for a resource stored in `$table`
 /// (inside its `impl Entity`): one query, run by diesel on the pool or by `db::pipeline`.
 #[macro_export]
 macro_rules! live_version {
@@ -260,9 +268,8 @@ macro_rules! live_version {
             Ok($crate::live_version!(query $table, id).load::<i64>(conn)?.pop())
         }
 
-        fn live_version_sql() -> &'static str {
-            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            SQL.get_or_init(|| $crate::db::pg_sql(&$crate::live_version!(query $table, "")))
+        fn live_version_pg(id: &str) -> $crate::error::ApiResult<$crate::db::PgStatement> {
+            $crate::db::pg_statement(&$crate::live_version!(query $table, id))
         }
     };
     (query $table:ident, $id:expr) => {{
@@ -415,7 +422,7 @@ pub fn upsert_item<E: ExternallyKeyed>(
 /// A resource listed through `list`: its page query gives rows, and the records are assembled
 /// from them (links and children loaded for the whole page at once).
 pub trait Listed: Resource + Sized + Send + 'static {
-    type Row: Send + 'static;
+    type Row;
     /// The row's id, version and `updated_at`.
     fn key(row: &Self::Row) -> (&str, i64, chrono::NaiveDateTime);
     /// The records of `rows`, in their order.
@@ -492,13 +499,14 @@ macro_rules! load_listed {
 }
 
 /// A page of a collection readable by every role: `limit` and `cursor` as in `pagination`,
-/// `load(after, fetch, columns)` runs the page query (`by_updated` when the list is filtered
-/// by `updated_since`, see `keyset!`). First only the keys are loaded, in one statement (its
-/// own snapshot): when every record's rendering of that version is in `state.renders`, that
-/// is the page. Otherwise the page is loaded again on one snapshot, and only the records not
-/// cached are assembled (their links and children loaded).
+/// the rest of the query in `filters` (`by_updated` when the list is filtered by
+/// `updated_since`, see `keyset!`). First only the keys are loaded, in one statement (its own
+/// snapshot), on PostgreSQL sent from this worker through `db::pipeline` when it can: when
+/// every record's rendering of that version is in `state.renders`, that is the page. Otherwise
+/// the page is loaded again on one snapshot, and only the records not cached are assembled
+/// (their links and children loaded).
 #[allow(clippy::too_many_arguments)]
-pub async fn list<E, F>(
+pub async fn list<E, Q>(
     req: &HttpRequest,
     caller: &Caller,
     state: &web::Data<AppState>,
@@ -506,33 +514,46 @@ pub async fn list<E, F>(
     by_updated: bool,
     limit: Option<&str>,
     cursor: Option<&str>,
-    load: F,
+    filters: Q,
 ) -> ApiResult<HttpResponse>
 where
-    E: Listed,
-    F: Fn(&mut DbConnection, Option<String>, i64, Columns) -> ApiResult<Fetched<E::Row>>
-        + Send
-        + 'static,
+    E: Listed<Row = Q::Row>,
+    Q: PageQuery,
 {
     caller.require(Action::Read)?;
     let page = crate::pagination::PageRequest::parse(&state.cursor_key, scope, limit, cursor)?;
+    let query = filters.at(page.after.clone(), page.fetch());
+    // Whether the keys need no (more) reading: nothing is cached, or the pipeline read them.
+    let mut skip_keys = !state.renders.enabled();
+    if !skip_keys {
+        if let Some(rows) = state.pipeline.query(|| query.pg_keys()).await {
+            let keys = rows?
+                .iter()
+                .map(|r| {
+                    Ok(Key {
+                        id: r.try_get(0)?,
+                        version: r.try_get(1)?,
+                        updated_at: r.try_get(2)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                .map_err(ApiError::internal)?;
+            if let Some((bodies, next)) = cached_page::<E>(state, &page, keys, by_updated) {
+                return Ok(crate::pagination::respond_rendered(req, &bodies, next));
+            }
+            skip_keys = true;
+        }
+    }
     let st = state.clone();
     let (bodies, next) = db::query(&state.pool, move |conn| {
-        if st.renders.enabled() {
-            let keys = load(conn, page.after.clone(), page.fetch(), Columns::Keys)?.into_keys()?;
-            let (keys, next) = page.finish(&st.cursor_key, keys, |k| {
-                crate::pagination::row_key(&k.id, k.updated_at, by_updated)
-            });
-            let cached: Option<Vec<web::Bytes>> = keys
-                .iter()
-                .map(|k| st.renders.get(E::TYPE, &k.id, k.version))
-                .collect();
-            if let Some(bodies) = cached {
-                return Ok((bodies, next));
+        if !skip_keys {
+            let keys = query.load(conn, Columns::Keys)?.into_keys()?;
+            if let Some(found) = cached_page::<E>(&st, &page, keys, by_updated) {
+                return Ok(found);
             }
         }
         db::snapshot(conn, |conn| {
-            let rows = load(conn, page.after.clone(), page.fetch(), Columns::Rows)?.into_rows()?;
+            let rows = query.load(conn, Columns::Rows)?.into_rows()?;
             let (rows, next) = page.finish(&st.cursor_key, rows, |r| {
                 let (id, _, updated_at) = E::key(r);
                 crate::pagination::row_key(id, updated_at, by_updated)
@@ -562,6 +583,85 @@ where
     })
     .await?;
     Ok(crate::pagination::respond_rendered(req, &bodies, next))
+}
+
+/// The page of `keys` (a page query's, one more than the page) and its next cursor, when every
+/// record's rendering of that version is in `state.renders`.
+fn cached_page<E: Listed>(
+    state: &AppState,
+    page: &crate::pagination::PageRequest,
+    keys: Vec<Key>,
+    by_updated: bool,
+) -> Option<(Vec<web::Bytes>, Option<String>)> {
+    let (keys, next) = page.finish(&state.cursor_key, keys, |k| {
+        crate::pagination::row_key(&k.id, k.updated_at, by_updated)
+    });
+    let bodies = keys
+        .iter()
+        .map(|k| state.renders.get(E::TYPE, &k.id, k.version))
+        .collect::<Option<Vec<_>>>()?;
+    Some((bodies, next))
+}
+
+/// A list's filters, and how its page query runs: on the pool's connection (`load`), and,
+/// when one statement gives the page's keys, as the PostgreSQL statement `db::pipeline` sends
+/// (`pg_keys`). `page_query!` writes both from one description of the filters.
+pub trait PageQuery: Send + 'static {
+    type Row: Send + 'static;
+    /// These filters, for `fetch` rows after the key `after` (a `pagination::record_key`).
+    fn at(&self, after: Option<String>, fetch: i64) -> Self;
+    /// The page: the records' keys or their rows, as `columns` asks.
+    fn load(&self, conn: &mut DbConnection, columns: Columns) -> ApiResult<Fetched<Self::Row>>;
+    /// The keys' statement, as `load` would run it for `Columns::Keys` on PostgreSQL; `None`
+    /// when the page needs more than that one statement.
+    fn pg_keys(&self) -> ApiResult<Option<db::PgStatement>> {
+        Ok(None)
+    }
+}
+
+/// `PageQuery` for `$filter` (a struct with `after` and `limit`, `updated_since` fields), a
+/// list of the live records of `$table` loaded as `$row`: `$body` narrows the boxed query `$q`
+/// by the filters in `$f`. It is written once and compiled twice: for the pool's connection
+/// type and for PostgreSQL, so the pipelined statement is the one the pool would run.
+#[macro_export]
+macro_rules! page_query {
+    ($filter:ty, $table:ident, $row:ty, |$q:ident, $f:ident| $body:block) => {
+        impl $crate::crud::PageQuery for $filter {
+            type Row = $row;
+
+            fn at(&self, after: Option<String>, limit: i64) -> Self {
+                Self {
+                    after,
+                    limit,
+                    ..self.clone()
+                }
+            }
+
+            fn load(
+                &self,
+                conn: &mut $crate::db::DbConnection,
+                columns: $crate::crud::Columns,
+            ) -> $crate::error::ApiResult<$crate::crud::Fetched<$row>> {
+                let q = $crate::page_query!(@query $crate::db::MultiBackend, $table, self, $q, $f, $body);
+                $crate::load_listed!(q, conn, self.limit, columns, $table, $row)
+            }
+
+            fn pg_keys(&self) -> $crate::error::ApiResult<Option<$crate::db::PgStatement>> {
+                let q = $crate::page_query!(@query diesel::pg::Pg, $table, self, $q, $f, $body)
+                    .select(($table::id, $table::version, $table::updated_at));
+                $crate::db::pg_statement(&$crate::db::page_limit(q, self.limit, true)).map(Some)
+            }
+        }
+    };
+    (@query $db:ty, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
+        let $f = $self;
+        #[allow(unused_mut)]
+        let mut $q = $table::table
+            .filter($table::deleted_at.is_null())
+            .into_boxed::<$db>();
+        $body
+        $crate::keyset!($q, $table, $f.updated_since, $f.after.as_deref())
+    }};
 }
 
 /// Parses an optional whole-number query parameter within a range, naming it in the 422.

@@ -98,13 +98,23 @@ pub fn find_by_external_id(
     scheme: &str,
     value: &str,
 ) -> ApiResult<Option<String>> {
-    Ok(external_ids::table
+    Ok(holders_of(
+        resource_type.to_string(),
+        scheme.to_string(),
+        value.to_string(),
+    )
+    .first(conn)
+    .optional()?)
+}
+
+/// The id of the record of a type holding an external id, as a query (a list's filter).
+#[diesel::dsl::auto_type]
+pub fn holders_of(resource_type: String, scheme: String, value: String) -> _ {
+    external_ids::table
         .filter(external_ids::resource_type.eq(resource_type))
         .filter(external_ids::scheme.eq(scheme))
         .filter(external_ids::value.eq(value))
         .select(external_ids::resource_id)
-        .first(conn)
-        .optional()?)
 }
 
 /// Replaces a record's external ids; a pair held by another record is a 422 naming it.

@@ -212,15 +212,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// The rows of a page (see `crud::Listed`).
-pub fn list(
-    conn: &mut DbConnection,
-    f: &Filter,
-    columns: crate::crud::Columns,
-) -> ApiResult<crate::crud::Fetched<Row>> {
-    let mut q = activities::table
-        .filter(activities::deleted_at.is_null())
-        .into_boxed();
+// A page of the list (`crud::PageQuery`, `crud::Listed`): the filters narrow the query `q`.
+crate::page_query!(Filter, activities, Row, |q, f| {
     if let Some(d) = &f.document_id {
         q = q.filter(activities::document_id.eq(d.clone()));
     }
@@ -252,9 +245,7 @@ pub fn list(
             );
         }
     }
-    q = crate::keyset!(q, activities, f.updated_since, f.after.as_deref());
-    crate::load_listed!(q, conn, f.limit, columns, activities, Row)
-}
+});
 
 /// The rules that need the database: the action plan exists, every goal and priority area too.
 fn check_refs(conn: &mut DbConnection, i: &ActivityInput) -> ApiResult<()> {

@@ -98,17 +98,7 @@ pub async fn list_activities(
         filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |conn, after, limit, columns| {
-            list(
-                conn,
-                &Filter {
-                    after,
-                    limit,
-                    ..filter.clone()
-                },
-                columns,
-            )
-        },
+        filter,
     )
     .await
 }

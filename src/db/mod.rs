@@ -442,17 +442,50 @@ macro_rules! filter_ids {
     }};
 }
 
-/// The SQL text diesel sends to PostgreSQL for `query` (its binds left out), for statements
-/// that `pipeline` sends itself: written once, in diesel's query language.
-pub fn pg_sql<Q>(query: &Q) -> String
+/// A statement as diesel sends it to PostgreSQL: its SQL, and each bind's type (OID) and value
+/// in PostgreSQL's binary format (`None`: NULL). `pipeline` sends such statements itself, so
+/// every query is still written once, in diesel's query language.
+#[derive(Debug, Clone)]
+pub struct PgStatement {
+    pub sql: String,
+    pub types: Vec<u32>,
+    pub binds: Vec<Option<Vec<u8>>>,
+}
+
+/// `query` as diesel's PostgreSQL connection would send it.
+pub fn pg_statement<Q>(query: &Q) -> Result<PgStatement, ApiError>
 where
     Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
 {
-    let text = diesel::debug_query::<diesel::pg::Pg, _>(query).to_string();
-    // `debug_query` writes the binds after the text; the text itself holds no such marker.
-    match text.split_once(" -- binds: ") {
-        Some((sql, _)) => sql.to_string(),
-        None => text,
+    use diesel::query_builder::{bind_collector::RawBytesBindCollector, QueryBuilder};
+    let mut sql = diesel::pg::PgQueryBuilder::new();
+    query.to_sql(&mut sql, &diesel::pg::Pg)?;
+    let mut binds = RawBytesBindCollector::<diesel::pg::Pg>::new();
+    query.collect_binds(&mut binds, &mut NoTypeLookup, &diesel::pg::Pg)?;
+    let types = binds
+        .metadata
+        .iter()
+        .map(|m| m.oid().map_err(ApiError::internal))
+        .collect::<Result<_, _>>()?;
+    Ok(PgStatement {
+        sql: sql.finish(),
+        types,
+        binds: binds.binds,
+    })
+}
+
+/// The schema uses PostgreSQL's built-in types only, whose OIDs diesel knows: a type looked up
+/// by name (an enum or extension type) is an error, not a query to the database.
+struct NoTypeLookup;
+
+impl diesel::pg::PgMetadataLookup for NoTypeLookup {
+    fn lookup_type(&mut self, type_name: &str, schema: Option<&str>) -> diesel::pg::PgTypeMetadata {
+        diesel::pg::PgTypeMetadata::from_result(Err(diesel::pg::FailedToLookupTypeError::new(
+            diesel::pg::PgMetadataCacheKey::new(
+                schema.map(|s| s.to_string().into()),
+                type_name.to_string().into(),
+            ),
+        )))
     }
 }
 
@@ -536,13 +569,17 @@ mod tests {
     use super::plain_on_loopback;
 
     #[test]
-    fn pg_sql_is_the_text_diesel_sends_without_its_binds() {
+    fn pg_statement_is_what_diesel_sends() {
         use crate::crud::Entity;
+        let s = crate::projects::Project::live_version_pg("p-1").unwrap();
         assert_eq!(
-            crate::projects::Project::live_version_sql(),
+            s.sql,
             "SELECT \"projects\".\"version\" FROM \"projects\" WHERE ((\"projects\".\"id\" = $1) \
              AND (\"projects\".\"deleted_at\" IS NULL))"
         );
+        // text, in PostgreSQL's binary format (its bytes)
+        assert_eq!(s.types, [25]);
+        assert_eq!(s.binds, [Some(b"p-1".to_vec())]);
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! PostgreSQL key lookups sent from the async worker itself, pipelined on one connection per
+//! PostgreSQL key reads sent from the async worker itself, pipelined on one connection per
 //! worker (tokio-postgres).
 //!
-//! A cached GET needs one indexed statement (the record's live version). Through the pool it is
-//! handed to a blocking thread, which sends it and sleeps until the answer, and hands the result
-//! back: four wake-ups per request, most of the server's CPU in a `perf record -a` of the GET
-//! (docs/performance.md). Here the worker writes the statement on its own connection and goes on
-//! serving; requests arriving together share the connection's round trips.
+//! A cached GET needs one indexed statement (the record's live version), and so does a cached
+//! list page (its records' keys). Through the pool it is handed to a blocking thread, which
+//! sends it and sleeps until the answer, and hands the result back: four wake-ups per request,
+//! most of the server's CPU in a `perf record -a` of the GET (docs/performance.md). Here the
+//! worker writes the statement on its own connection and goes on serving; requests arriving
+//! together share the connection's round trips. The statements are diesel's
+//! (`db::pg_statement`): text and binds exactly as the pool's connection would send them.
 //!
 //! This path only ever answers what the pool's would: anything it cannot do (no TLS client, a
 //! URL it cannot parse, a connection being made or lost, an error from the server) returns
@@ -20,9 +22,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio_postgres::{config::SslMode, types::Type, Client, Config, NoTls, Statement};
+use tokio_postgres::{
+    config::SslMode,
+    types::{IsNull, ToSql, Type},
+    Client, Config, NoTls, Row, Statement,
+};
 
-use super::WAIT;
+use super::{PgStatement, WAIT};
 use crate::{config::is_postgres_url, error::ApiError};
 
 /// How long a worker leaves the pipeline alone after failing to connect.
@@ -48,12 +54,57 @@ enum Slot {
 
 struct Connection {
     client: Client,
-    statements: RefCell<HashMap<&'static str, Statement>>,
+    /// Prepared statements by SQL text: one per distinct query shape (filters and page size).
+    statements: RefCell<HashMap<String, Statement>>,
 }
+
+/// At most this many statements stay prepared on a connection (they are dropped all at once
+/// beyond it): the filters and page sizes clients combine are bounded, but not small.
+const MAX_PREPARED: usize = 1000;
 
 thread_local! {
     /// Each worker's connection, by pipeline (tests run several servers in one process).
     static SLOTS: RefCell<HashMap<u64, Slot>> = RefCell::default();
+}
+
+/// The distinct SQL texts pipelines of this process have prepared (the first `MAX_PREPARED`):
+/// diesel's instrumentation does not see these statements, so the EXPLAIN test reads them here.
+static PREPARED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// The statements pipelines of this process have prepared.
+pub fn prepared() -> Vec<String> {
+    PREPARED
+        .lock()
+        .map(|p| p.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A bind as diesel serialised it, passed through as it is.
+#[derive(Debug)]
+struct Bind<'a>(Option<&'a [u8]>);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(match self.0 {
+            Some(b) => {
+                out.extend_from_slice(b);
+                IsNull::No
+            }
+            None => IsNull::Yes,
+        })
+    }
+
+    // The statement is prepared with the types diesel named for these bytes.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
 
 impl Pipeline {
@@ -94,27 +145,35 @@ impl Pipeline {
         self.answered.load(Ordering::Relaxed)
     }
 
-    /// The first column (a bigint) of the row `sql` finds for `key`, its one parameter (text):
-    /// `Some(Ok(None))` when there is no row, `None` when the caller must ask the pool instead.
-    pub async fn bigint(
+    /// The rows of the statement `make` gives (made only when this worker has a connection
+    /// ready), or `None` when the caller must ask the pool instead: no connection, a
+    /// statement it cannot send (`make` gives `None`, or a type it does not know), an error.
+    pub async fn query(
         &self,
-        sql: &'static str,
-        key: &str,
-    ) -> Option<Result<Option<i64>, ApiError>> {
+        make: impl FnOnce() -> Result<Option<PgStatement>, ApiError>,
+    ) -> Option<Result<Vec<Row>, ApiError>> {
         let conn = self.connection()?;
+        let statement = match make() {
+            Ok(s) => s?,
+            Err(e) => return Some(Err(e)),
+        };
+        let types = statement
+            .types
+            .iter()
+            .map(|oid| Type::from_oid(*oid))
+            .collect::<Option<Vec<_>>>()?;
+        let binds: Vec<Bind> = statement.binds.iter().map(|b| Bind(b.as_deref())).collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
         let answer = tokio::time::timeout(WAIT, async {
-            let statement = conn.statement(sql).await?;
-            conn.client.query_opt(&statement, &[&key]).await
+            let prepared = conn.statement(statement.sql, &types).await?;
+            conn.client.query(&prepared, &params).await
         })
         .await;
         match answer {
-            Ok(Ok(row)) => {
+            Ok(Ok(rows)) => {
                 self.answered.fetch_add(1, Ordering::Relaxed);
-                Some(
-                    row.map(|r| r.try_get::<_, i64>(0))
-                        .transpose()
-                        .map_err(ApiError::internal),
-                )
+                Some(Ok(rows))
             }
             // The pool's path answers the request, or reports the error in its own words.
             Ok(Err(e)) => {
@@ -180,13 +239,26 @@ impl Pipeline {
 }
 
 impl Connection {
-    /// `sql` prepared on this connection (once; its parameter is text).
-    async fn statement(&self, sql: &'static str) -> Result<Statement, tokio_postgres::Error> {
-        if let Some(s) = self.statements.borrow().get(sql) {
+    /// `sql` prepared on this connection (once) with its parameters' types.
+    async fn statement(
+        &self,
+        sql: String,
+        types: &[Type],
+    ) -> Result<Statement, tokio_postgres::Error> {
+        if let Some(s) = self.statements.borrow().get(&sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare_typed(sql, &[Type::TEXT]).await?;
-        self.statements.borrow_mut().insert(sql, s.clone());
+        let s = self.client.prepare_typed(&sql, types).await?;
+        if let Ok(mut p) = PREPARED.lock() {
+            if p.len() < MAX_PREPARED {
+                p.insert(sql.clone());
+            }
+        }
+        let mut statements = self.statements.borrow_mut();
+        if statements.len() >= MAX_PREPARED {
+            statements.clear();
+        }
+        statements.insert(sql, s.clone());
         Ok(s)
     }
 }

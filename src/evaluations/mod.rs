@@ -271,15 +271,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// The rows of a page (see `crud::Listed`).
-pub fn list(
-    conn: &mut DbConnection,
-    f: &Filter,
-    columns: crate::crud::Columns,
-) -> ApiResult<crate::crud::Fetched<Row>> {
-    let mut q = evaluations::table
-        .filter(evaluations::deleted_at.is_null())
-        .into_boxed();
+// A page of the list (`crud::PageQuery`, `crud::Listed`): the filters narrow the query `q`.
+crate::page_query!(Filter, evaluations, Row, |q, f| {
     if let Some(t) = f.subject_type {
         q = q.filter(evaluations::subject_type.eq(t.as_str()));
     }
@@ -289,9 +282,7 @@ pub fn list(
     if let Some(s) = f.status {
         q = q.filter(evaluations::status.eq(s.as_str()));
     }
-    q = crate::keyset!(q, evaluations, f.updated_since, f.after.as_deref());
-    crate::load_listed!(q, conn, f.limit, columns, evaluations, Row)
-}
+});
 
 /// Whether a live record of the subject type has this id.
 fn subject_exists(conn: &mut DbConnection, t: SubjectType, id: &str) -> ApiResult<bool> {

@@ -292,22 +292,15 @@ pub struct Filter {
 }
 
 pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Membership>> {
-    list_rows(conn, f, crate::crud::Columns::Rows)?
+    crate::crud::PageQuery::load(f, conn, crate::crud::Columns::Rows)?
         .into_rows()?
         .into_iter()
         .map(Row::into_api)
         .collect()
 }
 
-/// The rows of a page (see `crud::Listed`).
-pub fn list_rows(
-    conn: &mut DbConnection,
-    f: &Filter,
-    columns: crate::crud::Columns,
-) -> ApiResult<crate::crud::Fetched<Row>> {
-    let mut q = memberships::table
-        .filter(memberships::deleted_at.is_null())
-        .into_boxed();
+// A page of the list (`crud::PageQuery`, `crud::Listed`): the filters narrow the query `q`.
+crate::page_query!(Filter, memberships, Row, |q, f| {
     if let Some(k) = f.kind {
         q = q.filter(memberships::kind.eq(k.as_str()));
     }
@@ -320,9 +313,7 @@ pub fn list_rows(
     if let Some(d) = f.review_due_by {
         q = q.filter(memberships::next_review_due.le(d));
     }
-    q = crate::keyset!(q, memberships, f.updated_since, f.after.as_deref());
-    crate::load_listed!(q, conn, f.limit, columns, memberships, Row)
-}
+});
 
 fn with_input(base: Membership, i: MembershipInput, status: MembershipStatus) -> Membership {
     let mut m = Membership {

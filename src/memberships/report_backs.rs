@@ -112,20 +112,40 @@ impl Row {
     }
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    membership_id: &str,
-    updated_since: Option<chrono::NaiveDateTime>,
-    after: Option<String>,
-    limit: i64,
-    columns: crate::crud::Columns,
-) -> ApiResult<crate::crud::Fetched<Row>> {
-    let mut q = report_backs::table
-        .filter(report_backs::deleted_at.is_null())
-        .filter(report_backs::membership_id.eq(membership_id.to_string()))
-        .into_boxed();
-    q = crate::keyset!(q, report_backs, updated_since, after.as_deref());
-    crate::load_listed!(q, conn, limit, columns, report_backs, Row)
+/// A page of a membership's report-backs; 404 when the membership is not live. Its keys are
+/// not pipelined (`crud::PageQuery::pg_keys`): the membership is looked up first.
+#[derive(Clone)]
+pub struct Filter {
+    pub membership_id: String,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+impl crate::crud::PageQuery for Filter {
+    type Row = Row;
+
+    fn at(&self, after: Option<String>, limit: i64) -> Self {
+        Self {
+            after,
+            limit,
+            ..self.clone()
+        }
+    }
+
+    fn load(
+        &self,
+        conn: &mut DbConnection,
+        columns: crate::crud::Columns,
+    ) -> ApiResult<crate::crud::Fetched<Row>> {
+        crate::memberships::load(conn, &self.membership_id)?;
+        let mut q = report_backs::table
+            .filter(report_backs::deleted_at.is_null())
+            .filter(report_backs::membership_id.eq(self.membership_id.clone()))
+            .into_boxed();
+        q = crate::keyset!(q, report_backs, self.updated_since, self.after.as_deref());
+        crate::load_listed!(q, conn, self.limit, columns, report_backs, Row)
+    }
 }
 
 /// A live report-back of this membership, or 404.

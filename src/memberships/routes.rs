@@ -102,17 +102,7 @@ pub async fn list_memberships(
         filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |conn, after, limit, columns| {
-            list_rows(
-                conn,
-                &Filter {
-                    after,
-                    limit,
-                    ..filter.clone()
-                },
-                columns,
-            )
-        },
+        filter,
     )
     .await
 }
@@ -313,9 +303,11 @@ pub async fn list_report_backs(
         since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |conn, after, limit, columns| {
-            load(conn, &id)?;
-            report_backs::list(conn, &id, since, after, limit, columns)
+        report_backs::Filter {
+            membership_id: id,
+            updated_since: since,
+            after: None,
+            limit: 0,
         },
     )
     .await

@@ -334,15 +334,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// The rows of a page (see `crud::Listed`).
-pub fn list(
-    conn: &mut DbConnection,
-    f: &Filter,
-    columns: crate::crud::Columns,
-) -> ApiResult<crate::crud::Fetched<Row>> {
-    let mut q = projects::table
-        .filter(projects::deleted_at.is_null())
-        .into_boxed();
+// A page of the list (`crud::PageQuery`, `crud::Listed`): the filters narrow the query `q`.
+crate::page_query!(Filter, projects, Row, |q, f| {
     if let Some(s) = f.status {
         q = q.filter(projects::status.eq(s.as_str()));
     }
@@ -375,14 +368,13 @@ pub fn list(
         );
     }
     if let Some((scheme, value)) = &f.external_id {
-        match links::find_by_external_id(conn, Project::TYPE, scheme, value)? {
-            Some(id) => q = q.filter(projects::id.eq(id)),
-            None => return Ok(crate::crud::Fetched::empty(columns)),
-        }
+        q = q.filter(projects::id.eq_any(links::holders_of(
+            Project::TYPE.to_string(),
+            scheme.clone(),
+            value.clone(),
+        )));
     }
-    q = crate::keyset!(q, projects, f.updated_since, f.after.as_deref());
-    crate::load_listed!(q, conn, f.limit, columns, projects, Row)
-}
+});
 
 fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
     let mut errors: Vec<FieldError> = Vec::new();

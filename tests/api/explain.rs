@@ -385,20 +385,20 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         "expected the lists' statements to be captured, got {}",
         statements.len()
     );
-    // On PostgreSQL a GET's version lookup goes through `db::pipeline` (tokio-postgres), which
-    // diesel's instrumentation does not see: its statements are explained as they are sent.
+    // On PostgreSQL a GET's version lookup and a list page's keys go through `db::pipeline`
+    // (tokio-postgres), which diesel's instrumentation does not see: the statements it has
+    // prepared are explained too.
     if app.db.url.starts_with("postgres") {
-        use intl_api::crud::Entity;
-        statements.extend(
-            [
-                intl_api::projects::Project::live_version_sql(),
-                intl_api::activities::Activity::live_version_sql(),
-                intl_api::memberships::Membership::live_version_sql(),
-                intl_api::organisations::Organisation::live_version_sql(),
-                intl_api::evaluations::Evaluation::live_version_sql(),
-            ]
-            .map(String::from),
+        let mut seen: std::collections::BTreeSet<String> = statements.iter().cloned().collect();
+        let pipelined: Vec<String> = intl_api::db::pipeline::prepared()
+            .into_iter()
+            .filter(|s| seen.insert(s.clone()))
+            .collect();
+        assert!(
+            pipelined.iter().any(|s| s.contains("LIMIT")),
+            "expected pipelined list statements, got {pipelined:?}"
         );
+        statements.extend(pipelined);
     }
     let pool = intl_api::db::build_pool(&app.db.url, 1);
     let mut conn = pool.get().unwrap();

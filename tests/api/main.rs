@@ -116,6 +116,7 @@ fn main() {
         cli::seed_demo_on_postgres_writes_batches_side_by_side,
         explain::postgres_random_page_cost_unless_set,
         pipeline::postgres_reads_skip_the_pool_and_agree_with_it,
+        pipeline::postgres_list_pages_skip_the_pool_and_agree_with_it,
         pipeline::postgres_over_tls_reads_through_the_pool
     ];
     // The binary on its embedded default; nothing here depends on the backend.

@@ -142,3 +142,124 @@ pub async fn postgres_over_tls_reads_through_the_pool(app: TestApp) {
     assert_eq!(pipelined(&tls).await, 0.0);
     tls.handle.stop(true).await;
 }
+
+/// Every page of `path` (from the first, following `next_cursor`) as `app` answers it.
+async fn pages(app: &TestApp, path: &str) -> Vec<serde_json::Value> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut out = Vec::new();
+    let mut next = Some(path.to_string());
+    while let Some(p) = next {
+        let r = app.get(&p, "reader").await;
+        r.expect(200);
+        next = r.body["next_cursor"]
+            .as_str()
+            .map(|c| format!("{path}{sep}cursor={c}"));
+        out.push(r.body.clone());
+    }
+    out
+}
+
+pub async fn postgres_list_pages_skip_the_pool_and_agree_with_it(app: TestApp) {
+    // The same database through the pool only (a URL asking for TLS has no pipeline).
+    let url = format!("{}?sslmode=prefer", app.db.url);
+    let pool_only = spawn(app.db.clone(), &[("DATABASE_URL", &url)]).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut body = project_body(&format!("Lista {i}"));
+        body["external_ids"] = json!([{"scheme": "crm", "value": format!("l{i}")}]);
+        if i % 2 == 1 {
+            body["status"] = json!("implementation");
+        }
+        let r = app.post("/v1/projects", "officer", body).await;
+        r.expect(201);
+        ids.push(id(&r.body).to_string());
+    }
+    let lists = [
+        "/v1/projects?limit=2",
+        "/v1/projects?status=pipeline&limit=2",
+        "/v1/projects?region_role=partner&limit=3",
+        "/v1/projects?external_id_scheme=crm&external_id_value=l3",
+        "/v1/projects?updated_since=2000-01-01T00:00:00Z&limit=2",
+    ];
+    // The pipelined connections are made by the first requests; the pool answers meanwhile.
+    for _ in 0..100 {
+        let before = pipelined(&app).await;
+        app.get(lists[0], "reader").await.expect(200);
+        if pipelined(&app).await > before {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let check = |want: usize| {
+        let (app, pool_only) = (&app, &pool_only);
+        async move {
+            for path in lists {
+                let before = pipelined(app).await;
+                // Twice: the first reading may render records, the second finds them cached.
+                let (first, second, pool) = (
+                    pages(app, path).await,
+                    pages(app, path).await,
+                    pages(pool_only, path).await,
+                );
+                assert_eq!(first, pool, "{path}: the pipelined pages are the pool's");
+                assert_eq!(second, pool, "{path}: the pipelined pages are the pool's");
+                let seen: usize = pool
+                    .iter()
+                    .map(|p| p["items"].as_array().unwrap().len())
+                    .sum();
+                assert!(seen <= want, "{path}: {seen} records");
+                assert!(
+                    pipelined(app).await >= before + pool.len() as f64,
+                    "{path}: the pages' keys were pipelined"
+                );
+            }
+        }
+    };
+    check(5).await;
+    assert_eq!(pages(&app, lists[0]).await.len(), 3, "5 records, 2 a page");
+    assert_eq!(
+        pages(&app, lists[3]).await[0]["items"][0]["id"],
+        json!(ids[3]),
+        "the external id finds its project"
+    );
+
+    // A change and a deletion are seen by the next page.
+    let path = format!("/v1/projects/{}", ids[0]);
+    let etag = app.get(&path, "reader").await.etag();
+    app.send(
+        app.request(Method::PATCH, &path, Some("officer"))
+            .header("If-Match", &etag)
+            .header("Content-Type", "application/merge-patch+json")
+            .body(json!({"title": "Lista ändrad"}).to_string()),
+    )
+    .await
+    .expect(200);
+    app.delete(&format!("/v1/projects/{}", ids[1]), "board")
+        .await
+        .expect(204);
+    check(4).await;
+    let first = &pages(&app, lists[0]).await[0]["items"];
+    assert_eq!(first[0]["title"], "Lista ändrad");
+    assert_ne!(first[1]["id"], json!(ids[1]), "the deleted project is gone");
+
+    // Refused as the pool refuses: no token, a forged cursor, a bad filter.
+    app.send(app.request(Method::GET, lists[0], None))
+        .await
+        .expect(401);
+    for bad in [
+        "/v1/projects?limit=2&cursor=bm8.AAAA",
+        "/v1/projects?updated_since=2000-01-01T00:00:00Z&cursor=bm8.AAAA",
+        "/v1/projects?status=nonsense",
+        "/v1/projects?limit=0",
+    ] {
+        let (r, p) = (
+            app.get(bad, "reader").await,
+            pool_only.get(bad, "reader").await,
+        );
+        crate::helpers::assert_problem(&r, p.status.as_u16());
+        for field in ["status", "title", "detail", "errors"] {
+            assert_eq!(r.body[field], p.body[field], "{bad}: {field}");
+        }
+    }
+    pool_only.handle.stop(true).await;
+}
