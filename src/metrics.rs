@@ -156,7 +156,7 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
          # HELP intl_db_pool_waiting Requests waiting for a database connection.\n\
          # TYPE intl_db_pool_waiting gauge\n\
          intl_db_pool_waiting {}\n\
-         # HELP intl_db_pipelined_reads_total Lookups sent from the workers on their own PostgreSQL connections instead of through the pool.\n\
+         # HELP intl_db_pipelined_reads_total Key reads (a GET's version, a list page's keys) sent from the workers on their own PostgreSQL connections instead of through the pool.\n\
          # TYPE intl_db_pipelined_reads_total counter\n\
          intl_db_pipelined_reads_total {}\n\
          # HELP intl_db_errors_total Requests that failed on the database (503: unreachable or pool exhausted) or unexpectedly (500).\n\
