@@ -623,9 +623,19 @@ pub trait PageQuery: Send + 'static {
 /// list of the live records of `$table` loaded as `$row`: `$body` narrows the boxed query `$q`
 /// by the filters in `$f`. It is written once and compiled twice: for the pool's connection
 /// type and for PostgreSQL, so the pipelined statement is the one the pool would run.
+/// `first |conn, f| { … }` runs before the page on the pool (a parent's lookup, say); such a
+/// page is not pipelined.
 #[macro_export]
 macro_rules! page_query {
     ($filter:ty, $table:ident, $row:ty, |$q:ident, $f:ident| $body:block) => {
+        $crate::page_query!(@impl $filter, $table, $row, |$q, $f| $body, |_conn, _f| {}, pipelined);
+    };
+    ($filter:ty, $table:ident, $row:ty, |$q:ident, $f:ident| $body:block,
+     first |$c:ident, $cf:ident| $first:block) => {
+        $crate::page_query!(@impl $filter, $table, $row, |$q, $f| $body, |$c, $cf| $first, pool);
+    };
+    (@impl $filter:ty, $table:ident, $row:ty, |$q:ident, $f:ident| $body:block,
+     |$c:ident, $cf:ident| $first:block, $way:ident) => {
         impl $crate::crud::PageQuery for $filter {
             type Row = $row;
 
@@ -642,17 +652,25 @@ macro_rules! page_query {
                 conn: &mut $crate::db::DbConnection,
                 columns: $crate::crud::Columns,
             ) -> $crate::error::ApiResult<$crate::crud::Fetched<$row>> {
+                {
+                    let ($c, $cf) = (&mut *conn, self);
+                    $first
+                }
                 let q = $crate::page_query!(@query $crate::db::MultiBackend, $table, self, $q, $f, $body);
                 $crate::load_listed!(q, conn, self.limit, columns, $table, $row)
             }
 
-            fn pg_keys(&self) -> $crate::error::ApiResult<Option<$crate::db::PgStatement>> {
-                let q = $crate::page_query!(@query diesel::pg::Pg, $table, self, $q, $f, $body)
-                    .select(($table::id, $table::version, $table::updated_at));
-                $crate::db::pg_statement(&$crate::db::page_limit(q, self.limit, true)).map(Some)
-            }
+            $crate::page_query!(@pg_keys $way, $table, |$q, $f| $body);
         }
     };
+    (@pg_keys pipelined, $table:ident, |$q:ident, $f:ident| $body:block) => {
+        fn pg_keys(&self) -> $crate::error::ApiResult<Option<$crate::db::PgStatement>> {
+            let q = $crate::page_query!(@query diesel::pg::Pg, $table, self, $q, $f, $body)
+                .select(($table::id, $table::version, $table::updated_at));
+            $crate::db::pg_statement(&$crate::db::page_limit(q, self.limit, true)).map(Some)
+        }
+    };
+    (@pg_keys pool, $($rest:tt)*) => {};
     (@query $db:ty, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
         let $f = $self;
         #[allow(unused_mut)]

@@ -112,8 +112,7 @@ impl Row {
     }
 }
 
-/// A page of a membership's report-backs; 404 when the membership is not live. Its keys are
-/// not pipelined (`crud::PageQuery::pg_keys`): the membership is looked up first.
+/// A page of a membership's report-backs.
 #[derive(Clone)]
 pub struct Filter {
     pub membership_id: String,
@@ -122,31 +121,19 @@ pub struct Filter {
     pub limit: i64,
 }
 
-impl crate::crud::PageQuery for Filter {
-    type Row = Row;
-
-    fn at(&self, after: Option<String>, limit: i64) -> Self {
-        Self {
-            after,
-            limit,
-            ..self.clone()
-        }
+// A page of a membership's report-backs, after the membership's own lookup (404 when gone).
+crate::page_query!(
+    Filter,
+    report_backs,
+    Row,
+    |q, f| {
+        q = q.filter(report_backs::membership_id.eq(f.membership_id.clone()));
+    },
+    first | conn,
+    f | {
+        crate::memberships::load(conn, &f.membership_id)?;
     }
-
-    fn load(
-        &self,
-        conn: &mut DbConnection,
-        columns: crate::crud::Columns,
-    ) -> ApiResult<crate::crud::Fetched<Row>> {
-        crate::memberships::load(conn, &self.membership_id)?;
-        let mut q = report_backs::table
-            .filter(report_backs::deleted_at.is_null())
-            .filter(report_backs::membership_id.eq(self.membership_id.clone()))
-            .into_boxed();
-        q = crate::keyset!(q, report_backs, self.updated_since, self.after.as_deref());
-        crate::load_listed!(q, conn, self.limit, columns, report_backs, Row)
-    }
-}
+);
 
 /// A live report-back of this membership, or 404.
 pub fn load_of(conn: &mut DbConnection, membership_id: &str, id: &str) -> ApiResult<ReportBack> {
