@@ -78,10 +78,11 @@ pub async fn get<E: Entity>(
         .await
     {
         Some(rows) => {
-            let version = match rows?.first() {
-                Some(row) => Some(row.try_get::<_, i64>(0).map_err(ApiError::internal)?),
-                None => None,
-            };
+            let version = rows?
+                .first()
+                .map(|r| r.try_get::<_, i64>(0))
+                .transpose()
+                .map_err(ApiError::internal)?;
             if let Some(version) = version {
                 if let Some(body) = state.renders.get(E::TYPE, &id, version) {
                     return Ok(http::single_raw(&req, version, body));

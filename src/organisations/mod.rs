@@ -165,10 +165,11 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>>
         q = q.filter(organisations::country.eq(c.clone()));
     }
     if let Some((scheme, value)) = &f.external_id {
-        match links::find_by_external_id(conn, Organisation::TYPE, scheme, value)? {
-            Some(id) => q = q.filter(organisations::id.eq(id)),
-            None => return Ok(vec![]),
-        }
+        q = q.filter(organisations::id.eq_any(links::holders_of(
+            Organisation::TYPE.to_string(),
+            scheme.clone(),
+            value.clone(),
+        )));
     }
     q = crate::keyset!(q, organisations, f.updated_since, f.after.as_deref());
     let rows = crate::load_page!(q, conn, f.limit)?;
