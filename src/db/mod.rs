@@ -112,6 +112,15 @@ pub fn plain_on_loopback(url: &str, pgsslmode_set: bool) -> String {
     }
 }
 
+/// Run on every PostgreSQL connection the service makes (the pool's and the pipeline's).
+/// PostgreSQL's default cost of a random page read (4) is a spinning disk's: with it the planner
+/// walks the primary key and filters (184 buffers for a page of 50 activities by status at
+/// 100 000) instead of searching the (status, id) index (35). 1.1 is the usual figure for SSDs
+/// or a working set in memory; a value the operator set (server, database, role or PGOPTIONS)
+/// is kept.
+pub const PG_SESSION: &str = "SELECT set_config('random_page_cost', '1.1', false) \
+                              WHERE current_setting('random_page_cost') = '4'";
+
 impl ManageConnection for Manager {
     type Connection = DbConnection;
     type Error = r2d2::Error;
@@ -120,16 +129,8 @@ impl ManageConnection for Manager {
         if is_postgres_url(&self.url) {
             let mut conn =
                 diesel::PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
-            // PostgreSQL's default cost of a random page read (4) is a spinning disk's: with it
-            // the planner walks the primary key and filters (184 buffers for a page of 50
-            // activities by status at 100 000) instead of searching the (status, id) index (35).
-            // 1.1 is the usual figure for SSDs or a working set in memory; a value the operator
-            // set (server, database, role or PGOPTIONS) is kept.
-            conn.batch_execute(
-                "SELECT set_config('random_page_cost', '1.1', false) \
-                 WHERE current_setting('random_page_cost') = '4'",
-            )
-            .map_err(r2d2::Error::QueryError)?;
+            conn.batch_execute(PG_SESSION)
+                .map_err(r2d2::Error::QueryError)?;
             Ok(DbConnection::Postgresql(conn))
         } else {
             let mut conn = diesel::SqliteConnection::establish(&self.url)

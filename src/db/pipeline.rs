@@ -202,20 +202,11 @@ impl Pipeline {
             slots.insert(self.id, Slot::Connecting);
             let (id, config) = (self.id, config.clone());
             actix_web::rt::spawn(async move {
-                let slot = match config.connect(NoTls).await {
-                    Ok((client, connection)) => {
-                        // Drives the socket; it ends when the client is dropped or the
-                        // server goes away (then `is_closed`).
-                        actix_web::rt::spawn(async move {
-                            if let Err(e) = connection.await {
-                                log::debug!("pipelined connection ended: {e}");
-                            }
-                        });
-                        Slot::Ready(Rc::new(Connection {
-                            client,
-                            statements: RefCell::default(),
-                        }))
-                    }
+                let slot = match connect(&config).await {
+                    Ok(client) => Slot::Ready(Rc::new(Connection {
+                        client,
+                        statements: RefCell::default(),
+                    })),
                     Err(e) => {
                         log::debug!("pipelined connection failed: {e}");
                         Slot::Down(Instant::now())
@@ -236,6 +227,21 @@ impl Pipeline {
                 .insert(self.id, Slot::Down(Instant::now()))
         });
     }
+}
+
+/// A pipelined connection, set up as the pool's are (`db::PG_SESSION`): its statements are
+/// planned with the same costs as theirs.
+async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    // Drives the socket; it ends when the client is dropped or the server goes away (then
+    // `is_closed`).
+    actix_web::rt::spawn(async move {
+        if let Err(e) = connection.await {
+            log::debug!("pipelined connection ended: {e}");
+        }
+    });
+    client.batch_execute(super::PG_SESSION).await?;
+    Ok(client)
 }
 
 impl Connection {
