@@ -124,3 +124,27 @@ pub async fn token_without_role_gets_403(app: TestApp) {
         .await
         .expect(200);
 }
+
+/// A token the service has verified before is not verified again on every request (it keeps
+/// the callers of tokens it verified), but it is refused once it expires all the same, and a
+/// token differing from it only in its signature is still refused.
+pub async fn a_token_seen_before_still_expires(app: TestApp) {
+    // Valid for about three more seconds: within the leeway of its exp.
+    let exp = chrono::Utc::now().timestamp() - intl_api::auth::LEEWAY_SECONDS as i64 + 3;
+    let token = token_with(json!({"exp": exp}));
+    for _ in 0..3 {
+        with_auth(&app, Some(&format!("Bearer {token}")))
+            .await
+            .expect(200);
+    }
+    let (head, signature) = token.rsplit_once('.').unwrap();
+    let mut forged: Vec<u8> = signature.bytes().collect();
+    forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{head}.{}", String::from_utf8(forged).unwrap());
+    assert_401(&with_auth(&app, Some(&format!("Bearer {forged}"))).await);
+
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(4200)).await;
+    let r = with_auth(&app, Some(&format!("Bearer {token}"))).await;
+    assert_401(&r);
+    assert_eq!(r.body["detail"], "the token has expired", "{}", r.body);
+}

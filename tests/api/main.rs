@@ -45,6 +45,7 @@ fn main() {
         access::matrix_for_the_running_work,
         auth::missing_and_malformed_tokens_get_401,
         auth::bad_tokens_get_401,
+        auth::a_token_seen_before_still_expires,
         auth::token_without_role_gets_403,
         keys::rs256_with_public_key,
         keys::es256_with_jwks,
