@@ -48,7 +48,7 @@ pub struct ActivityListQuery {
         ListErrors,
     )
 )]
-#[get("/activities")]
+#[get("")]
 pub async fn list_activities(
     req: HttpRequest,
     caller: Caller,
@@ -117,7 +117,7 @@ pub async fn list_activities(
         GetErrors,
     )
 )]
-#[get("/activities/{id}")]
+#[get("/{id}")]
 pub async fn get_activity(
     req: HttpRequest,
     caller: Caller,
@@ -139,7 +139,7 @@ pub async fn get_activity(
         CreateErrors,
     )
 )]
-#[post("/activities")]
+#[post("")]
 pub async fn create_activity(
     req: HttpRequest,
     caller: Caller,
@@ -163,7 +163,7 @@ pub async fn create_activity(
         PatchErrors,
     )
 )]
-#[patch("/activities/{id}")]
+#[patch("/{id}")]
 pub async fn patch_activity(
     req: HttpRequest,
     caller: Caller,
@@ -193,7 +193,7 @@ pub async fn patch_activity(
         DeleteErrors,
     )
 )]
-#[delete("/activities/{id}")]
+#[delete("/{id}")]
 pub async fn delete_activity(
     req: HttpRequest,
     caller: Caller,

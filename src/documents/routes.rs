@@ -54,7 +54,7 @@ pub struct DocumentListQuery {
         ListErrors,
     )
 )]
-#[get("/documents")]
+#[get("")]
 pub async fn list_documents(
     req: HttpRequest,
     caller: Caller,
@@ -145,7 +145,7 @@ pub async fn list_documents(
         GetErrors,
     )
 )]
-#[get("/documents/{id}")]
+#[get("/{id}")]
 pub async fn get_document(
     req: HttpRequest,
     caller: Caller,
@@ -167,7 +167,7 @@ pub async fn get_document(
         CreateErrors,
     )
 )]
-#[post("/documents")]
+#[post("")]
 pub async fn create_document(
     req: HttpRequest,
     caller: Caller,
@@ -200,7 +200,7 @@ pub async fn create_document(
         PatchStatefulErrors,
     )
 )]
-#[patch("/documents/{id}")]
+#[patch("/{id}")]
 pub async fn patch_document(
     req: HttpRequest,
     caller: Caller,
@@ -256,7 +256,7 @@ pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiRes
         StatefulErrors,
     )
 )]
-#[delete("/documents/{id}")]
+#[delete("/{id}")]
 pub async fn delete_document(
     req: HttpRequest,
     caller: Caller,
@@ -297,7 +297,7 @@ pub async fn delete_document(
         PatchStatefulErrors,
     )
 )]
-#[post("/documents/{id}/propose")]
+#[post("/{id}/propose")]
 pub async fn propose_document(
     req: HttpRequest,
     caller: Caller,
@@ -344,7 +344,7 @@ pub async fn propose_document(
         PatchStatefulErrors,
     )
 )]
-#[post("/documents/{id}/adopt")]
+#[post("/{id}/adopt")]
 pub async fn adopt_document(
     req: HttpRequest,
     caller: Caller,
@@ -426,7 +426,7 @@ pub async fn adopt_document(
         PatchStatefulErrors,
     )
 )]
-#[post("/documents/{id}/revisions")]
+#[post("/{id}/revisions")]
 pub async fn revise_document(
     req: HttpRequest,
     caller: Caller,

@@ -48,7 +48,7 @@ pub struct EvaluationListQuery {
         ListErrors,
     )
 )]
-#[get("/evaluations")]
+#[get("")]
 pub async fn list_evaluations(
     req: HttpRequest,
     caller: Caller,
@@ -108,7 +108,7 @@ pub async fn list_evaluations(
         GetErrors,
     )
 )]
-#[get("/evaluations/{id}")]
+#[get("/{id}")]
 pub async fn get_evaluation(
     req: HttpRequest,
     caller: Caller,
@@ -130,7 +130,7 @@ pub async fn get_evaluation(
         CreateErrors,
     )
 )]
-#[post("/evaluations")]
+#[post("")]
 pub async fn create_evaluation(
     req: HttpRequest,
     caller: Caller,
@@ -154,7 +154,7 @@ pub async fn create_evaluation(
         PatchStatefulErrors,
     )
 )]
-#[patch("/evaluations/{id}")]
+#[patch("/{id}")]
 pub async fn patch_evaluation(
     req: HttpRequest,
     caller: Caller,
@@ -184,7 +184,7 @@ pub async fn patch_evaluation(
         StatefulErrors,
     )
 )]
-#[delete("/evaluations/{id}")]
+#[delete("/{id}")]
 pub async fn delete_evaluation(
     req: HttpRequest,
     caller: Caller,
@@ -208,7 +208,7 @@ pub async fn delete_evaluation(
         PatchStatefulErrors,
     )
 )]
-#[post("/evaluations/{id}/submit")]
+#[post("/{id}/submit")]
 pub async fn submit_evaluation(
     req: HttpRequest,
     caller: Caller,
@@ -235,7 +235,7 @@ pub async fn submit_evaluation(
         PatchStatefulErrors,
     )
 )]
-#[post("/evaluations/{id}/approve")]
+#[post("/{id}/approve")]
 pub async fn approve_evaluation(
     req: HttpRequest,
     caller: Caller,

@@ -50,7 +50,7 @@ pub struct GoalListQuery {
         ListErrors,
     )
 )]
-#[get("/goals")]
+#[get("")]
 pub async fn list_goals(
     req: HttpRequest,
     caller: Caller,
@@ -122,7 +122,7 @@ pub async fn list_goals(
         GetErrors,
     )
 )]
-#[get("/goals/{id}")]
+#[get("/{id}")]
 pub async fn get_goal(
     req: HttpRequest,
     caller: Caller,
@@ -144,7 +144,7 @@ pub async fn get_goal(
         CreateStatefulErrors,
     )
 )]
-#[post("/goals")]
+#[post("")]
 pub async fn create_goal(
     req: HttpRequest,
     caller: Caller,
@@ -177,7 +177,7 @@ pub async fn create_goal(
         PatchStatefulErrors,
     )
 )]
-#[patch("/goals/{id}")]
+#[patch("/{id}")]
 pub async fn patch_goal(
     req: HttpRequest,
     caller: Caller,
@@ -209,7 +209,7 @@ pub async fn patch_goal(
         StatefulErrors,
     )
 )]
-#[delete("/goals/{id}")]
+#[delete("/{id}")]
 pub async fn delete_goal(
     req: HttpRequest,
     caller: Caller,

@@ -53,7 +53,7 @@ pub struct MembershipListQuery {
         ListErrors,
     )
 )]
-#[get("/memberships")]
+#[get("")]
 pub async fn list_memberships(
     req: HttpRequest,
     caller: Caller,
@@ -121,7 +121,7 @@ pub async fn list_memberships(
         GetErrors,
     )
 )]
-#[get("/memberships/{id}")]
+#[get("/{id}")]
 pub async fn get_membership(
     req: HttpRequest,
     caller: Caller,
@@ -144,7 +144,7 @@ pub async fn get_membership(
         CreateErrors,
     )
 )]
-#[post("/memberships")]
+#[post("")]
 pub async fn create_membership(
     req: HttpRequest,
     caller: Caller,
@@ -168,7 +168,7 @@ pub async fn create_membership(
         PatchStatefulErrors,
     )
 )]
-#[patch("/memberships/{id}")]
+#[patch("/{id}")]
 pub async fn patch_membership(
     req: HttpRequest,
     caller: Caller,
@@ -198,7 +198,7 @@ pub async fn patch_membership(
         StatefulErrors,
     )
 )]
-#[delete("/memberships/{id}")]
+#[delete("/{id}")]
 pub async fn delete_membership(
     req: HttpRequest,
     caller: Caller,
@@ -228,7 +228,7 @@ pub async fn delete_membership(
         PatchStatefulErrors,
     )
 )]
-#[post("/memberships/{id}/end")]
+#[post("/{id}/end")]
 pub async fn end_membership(
     req: HttpRequest,
     caller: Caller,
@@ -278,7 +278,7 @@ pub struct ReportBackListQuery {
         NestedListErrors,
     )
 )]
-#[get("/memberships/{id}/report-backs")]
+#[get("/{id}/report-backs")]
 pub async fn list_report_backs(
     req: HttpRequest,
     caller: Caller,
@@ -326,7 +326,7 @@ pub async fn list_report_backs(
         NestedCreateErrors,
     )
 )]
-#[post("/memberships/{id}/report-backs")]
+#[post("/{id}/report-backs")]
 pub async fn create_report_back(
     req: HttpRequest,
     caller: Caller,
@@ -365,7 +365,7 @@ pub async fn create_report_back(
         GetErrors,
     )
 )]
-#[get("/memberships/{id}/report-backs/{report_back_id}")]
+#[get("/{id}/report-backs/{report_back_id}")]
 pub async fn get_report_back(
     req: HttpRequest,
     caller: Caller,
@@ -395,7 +395,7 @@ pub async fn get_report_back(
         PatchErrors,
     )
 )]
-#[patch("/memberships/{id}/report-backs/{report_back_id}")]
+#[patch("/{id}/report-backs/{report_back_id}")]
 pub async fn patch_report_back(
     req: HttpRequest,
     caller: Caller,
@@ -431,7 +431,7 @@ pub async fn patch_report_back(
         DeleteErrors,
     )
 )]
-#[delete("/memberships/{id}/report-backs/{report_back_id}")]
+#[delete("/{id}/report-backs/{report_back_id}")]
 pub async fn delete_report_back(
     req: HttpRequest,
     caller: Caller,

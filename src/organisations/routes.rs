@@ -49,7 +49,7 @@ pub struct OrganisationListQuery {
         ListErrors,
     )
 )]
-#[get("/organisations")]
+#[get("")]
 pub async fn list_organisations(
     req: HttpRequest,
     caller: Caller,
@@ -131,7 +131,7 @@ pub async fn list_organisations(
         GetErrors,
     )
 )]
-#[get("/organisations/{id}")]
+#[get("/{id}")]
 pub async fn get_organisation(
     req: HttpRequest,
     caller: Caller,
@@ -153,7 +153,7 @@ pub async fn get_organisation(
         CreateErrors,
     )
 )]
-#[post("/organisations")]
+#[post("")]
 pub async fn create_organisation(
     req: HttpRequest,
     caller: Caller,
@@ -177,7 +177,7 @@ pub async fn create_organisation(
         PatchErrors,
     )
 )]
-#[patch("/organisations/{id}")]
+#[patch("/{id}")]
 pub async fn patch_organisation(
     req: HttpRequest,
     caller: Caller,
@@ -207,7 +207,7 @@ pub async fn patch_organisation(
         StatefulErrors,
     )
 )]
-#[delete("/organisations/{id}")]
+#[delete("/{id}")]
 pub async fn delete_organisation(
     req: HttpRequest,
     caller: Caller,
@@ -236,7 +236,7 @@ pub async fn delete_organisation(
         UpsertErrors,
     )
 )]
-#[put("/organisations/by-external-id/{scheme}/{value}")]
+#[put("/by-external-id/{scheme}/{value}")]
 pub async fn upsert_organisation(
     req: HttpRequest,
     caller: Caller,
@@ -262,7 +262,7 @@ pub async fn upsert_organisation(
         CreateErrors,
     )
 )]
-#[post("/organisations/bulk-upsert")]
+#[post("/bulk-upsert")]
 pub async fn bulk_upsert_organisations(
     req: HttpRequest,
     caller: Caller,

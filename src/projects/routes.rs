@@ -51,7 +51,7 @@ pub struct ProjectListQuery {
         ListErrors,
     )
 )]
-#[get("/projects")]
+#[get("")]
 pub async fn list_projects(
     req: HttpRequest,
     caller: Caller,
@@ -122,7 +122,7 @@ pub async fn list_projects(
         GetErrors,
     )
 )]
-#[get("/projects/{id}")]
+#[get("/{id}")]
 pub async fn get_project(
     req: HttpRequest,
     caller: Caller,
@@ -144,7 +144,7 @@ pub async fn get_project(
         CreateErrors,
     )
 )]
-#[post("/projects")]
+#[post("")]
 pub async fn create_project(
     req: HttpRequest,
     caller: Caller,
@@ -168,7 +168,7 @@ pub async fn create_project(
         PatchErrors,
     )
 )]
-#[patch("/projects/{id}")]
+#[patch("/{id}")]
 pub async fn patch_project(
     req: HttpRequest,
     caller: Caller,
@@ -198,7 +198,7 @@ pub async fn patch_project(
         DeleteErrors,
     )
 )]
-#[delete("/projects/{id}")]
+#[delete("/{id}")]
 pub async fn delete_project(
     req: HttpRequest,
     caller: Caller,
@@ -227,7 +227,7 @@ pub async fn delete_project(
         UpsertErrors,
     )
 )]
-#[put("/projects/by-external-id/{scheme}/{value}")]
+#[put("/by-external-id/{scheme}/{value}")]
 pub async fn upsert_project(
     req: HttpRequest,
     caller: Caller,
@@ -253,7 +253,7 @@ pub async fn upsert_project(
         CreateErrors,
     )
 )]
-#[post("/projects/bulk-upsert")]
+#[post("/bulk-upsert")]
 pub async fn bulk_upsert_projects(
     req: HttpRequest,
     caller: Caller,
