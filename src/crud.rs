@@ -270,7 +270,8 @@ macro_rules! live_version {
         }
 
         fn live_version_pg(id: &str) -> $crate::error::ApiResult<$crate::db::PgStatement> {
-            $crate::db::pg_statement(&$crate::live_version!(query $table, id))
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            $crate::db::pg_statement_once(&$crate::live_version!(query $table, id), &SQL)
         }
     };
     (query $table:ident, $id:expr) => {{

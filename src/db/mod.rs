@@ -458,9 +458,45 @@ pub fn pg_statement<Q>(query: &Q) -> Result<PgStatement, ApiError>
 where
     Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
 {
-    use diesel::query_builder::{bind_collector::RawBytesBindCollector, QueryBuilder};
+    let sql = pg_sql(query)?;
+    pg_statement_of(query, sql)
+}
+
+/// `pg_statement` for a query whose SQL text is the same every time (no optional filters: only
+/// its binds change), written once into `sql`: a GET's version lookup built its SQL per request.
+pub fn pg_statement_once<Q>(
+    query: &Q,
+    sql: &std::sync::OnceLock<String>,
+) -> Result<PgStatement, ApiError>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    let text = match sql.get() {
+        Some(text) => text.clone(),
+        None => {
+            let text = pg_sql(query)?;
+            let _ = sql.set(text.clone());
+            text
+        }
+    };
+    pg_statement_of(query, text)
+}
+
+fn pg_sql<Q>(query: &Q) -> Result<String, ApiError>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    use diesel::query_builder::QueryBuilder;
     let mut sql = diesel::pg::PgQueryBuilder::new();
     query.to_sql(&mut sql, &diesel::pg::Pg)?;
+    Ok(sql.finish())
+}
+
+fn pg_statement_of<Q>(query: &Q, sql: String) -> Result<PgStatement, ApiError>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    use diesel::query_builder::bind_collector::RawBytesBindCollector;
     let mut binds = RawBytesBindCollector::<diesel::pg::Pg>::new();
     query.collect_binds(&mut binds, &mut NoTypeLookup, &diesel::pg::Pg)?;
     let types = binds
@@ -469,7 +505,7 @@ where
         .map(|m| m.oid().map_err(ApiError::internal))
         .collect::<Result<_, _>>()?;
     Ok(PgStatement {
-        sql: sql.finish(),
+        sql,
         types,
         binds: binds.binds,
     })
@@ -573,6 +609,10 @@ mod tests {
     fn pg_statement_is_what_diesel_sends() {
         use crate::crud::Entity;
         let s = crate::projects::Project::live_version_pg("p-1").unwrap();
+        // The second time from the SQL kept the first time, with this call's binds.
+        let again = crate::projects::Project::live_version_pg("p-2").unwrap();
+        assert_eq!(again.sql, s.sql);
+        assert_eq!(again.binds, [Some(b"p-2".to_vec())]);
         assert_eq!(
             s.sql,
             "SELECT \"projects\".\"version\" FROM \"projects\" WHERE ((\"projects\".\"id\" = $1) \
