@@ -49,7 +49,12 @@ pub async fn middleware(
         .headers()
         .get("x-request-id")
         .and_then(accept_request_id)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // From the thread's CSPRNG: `Uuid::new_v4` asks the kernel (a getrandom call per request).
+        .unwrap_or_else(|| {
+            uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string()
+        });
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let path = req.path().to_string();
