@@ -182,6 +182,33 @@ def cmd_startup(a):
           flush=True)
 
 
+# The statement a GET of one project sends (`live_version!` in src/crud.rs; its text is pinned by
+# the unit test `pg_statement_is_what_diesel_sends`), here with the id written in.
+GET_STATEMENT = ('SELECT "projects"."version" FROM "projects" WHERE (("projects"."id" = \'{}\') '
+                 'AND ("projects"."deleted_at" IS NULL))')
+
+
+def cmd_pgceiling(a):
+    """PostgreSQL alone answering a GET's one statement, as fast as 8 clients can ask (pgbench,
+    prepared, one thread like wrk's): the ceiling of any GET that asks the database once."""
+    ids = [l.split()[0] for l in open(a.ids_file) if l.strip()][:100]  # pgbench takes 128 scripts
+    os.makedirs(a.dir, exist_ok=True)
+    args = ["pgbench", "-n", "-M", "prepared", "-c", str(a.clients), "-j", "1", "-T", str(a.duration)]
+    for i, id_ in enumerate(ids):
+        path = os.path.join(a.dir, f"get-{i}.sql")
+        with open(path, "w") as f:
+            f.write(GET_STATEMENT.format(id_) + ";\n")
+        args += ["-f", path]
+    out = subprocess.run(args + [a.db], capture_output=True, text=True, check=True).stdout
+    tps = next(float(l.split("=")[1].split()[0]) for l in out.splitlines() if l.startswith("tps ="))
+    rec = {"scenario": "pg_get_statement_ceiling", "backend": "postgres", "clients": a.clients,
+           "duration_s": a.duration, "statements_per_s": round(tps, 1)}
+    with open(a.results, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    print(f"  {'pg_get_statement_ceiling':<28} {'postgres':<9} {tps:>10.0f} statements/s (pgbench, "
+          f"{a.clients} clients, no HTTP)", flush=True)
+
+
 def cmd_meta(a):
     """Append a free-form record (seeding, prepare output, log counts) to results.jsonl."""
     rec = json.loads(a.json)
@@ -246,6 +273,10 @@ def cmd_report(a):
                      f"{r['p99_ms']:>7.2f} {fmt(ratio, 3):>7} {fmt(hwm / 1024 if hwm else None, 1):>9} "
                      f"{r['errors']['status']:>7}")
     for r in recs:
+        if r.get("scenario") == "pg_get_statement_ceiling":
+            lines.append(f"{'pg_get_statement_ceiling':<30} {r['backend']:<9} {r['clients']:>5} "
+                         f"{r['statements_per_s']:>9.0f} {'':>7} {'':>7} "
+                         f"{fmt(r['statements_per_s'] / bare if bare else None, 3):>7}")
         if r.get("scenario") == "startup_to_ready":
             lines.append(f"{'startup_to_ready (median)':<30} {r['backend']:<9} {'':>5} {'':>9} "
                          f"{fmt(r['median_ms'], 1):>7} ms  runs {r['runs_ms']}")
@@ -306,6 +337,12 @@ def cmd_report(a):
             hwm = max(r["vmhwm_kb"] for r in reads) / 1024
             checks.append((b, f"peak RSS < 40 MB during the read runs (scale {meta.get('scale')})",
                            hwm < 40, f"VmHWM {hwm:.1f} MB"))
+        ceiling = next((r for r in recs if r.get("scenario") == "pg_get_statement_ceiling"
+                        and r["backend"] == b), None)
+        if g and ceiling:
+            checks.append((b, "(PostgreSQL alone answering the GET's statement, pgbench, 8 clients)", None,
+                           f"{ceiling['statements_per_s']:.0f}/s = {ceiling['statements_per_s'] / bare:.1%} "
+                           f"of bare; GET one record reaches {g['rps'] / ceiling['statements_per_s']:.0%} of it"))
         gi = find("get_project", b, "info")
         if g and gi:
             checks.append((b, "(info access log costs on GET one record)", None,
@@ -352,6 +389,11 @@ def main():
     for k in ("--base", "--binary", "--backend", "--results"):
         p.add_argument(k, required=True)
     p.add_argument("--repeat", type=int, default=5)
+    p = sub.add_parser("pgceiling")
+    for k in ("--db", "--ids-file", "--dir", "--results"):
+        p.add_argument(k, required=True)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--duration", type=int, default=10)
     p = sub.add_parser("meta")
     p.add_argument("--results", required=True)
     p.add_argument("--json", required=True)
@@ -361,7 +403,7 @@ def main():
     p.add_argument("--meta", required=True)
     a = ap.parse_args()
     {"prepare": cmd_prepare, "record": cmd_record, "startup": cmd_startup,
-     "meta": cmd_meta, "report": cmd_report}[a.cmd](a)
+     "pgceiling": cmd_pgceiling, "meta": cmd_meta, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":
