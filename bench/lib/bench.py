@@ -339,7 +339,7 @@ def cmd_report(a):
                            hwm < 40, f"VmHWM {hwm:.1f} MB"))
         ceiling = next((r for r in recs if r.get("scenario") == "pg_get_statement_ceiling"
                         and r["backend"] == b), None)
-        if g and ceiling:
+        if g and ceiling and bare:
             checks.append((b, "(PostgreSQL alone answering the GET's statement, pgbench, 8 clients)", None,
                            f"{ceiling['statements_per_s']:.0f}/s = {ceiling['statements_per_s'] / bare:.1%} "
                            f"of bare; GET one record reaches {g['rps'] / ceiling['statements_per_s']:.0%} of it"))
