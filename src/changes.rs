@@ -163,8 +163,9 @@ pub fn record<R: Resource>(
     }
     // The change event is written by the database from this audit event (a trigger on each
     // backend, the same mapping of action to op), so that its seq is the order in which changes
-    // became visible: PostgreSQL's runs inside COMMIT and takes a lock before it draws the seq
-    // (migration change_event_at_commit); SQLite has one writer at a time
+    // became visible: PostgreSQL's runs inside COMMIT and first takes the lock that holds the
+    // feed's readers below its seq until the commit is visible (migrations change_event_at_commit
+    // and feed_order_without_commit_lock); SQLite has one writer at a time
     // (change_event_from_audit).
     Ok(())
 }

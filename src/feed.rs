@@ -1,8 +1,9 @@
 //! `GET /v1/changes`: every create, update and delete of every resource, in commit order.
-//! Events are written by the one write path in the same transaction as the change; on
-//! PostgreSQL that path serialises the feed's writers until commit (see `changes::record`), so
-//! a sequence number handed out is only ever followed by larger ones becoming visible: a reader
-//! that has seen `seq = n` can never later find a committed event with a smaller `seq`.
+//! Events are written by the one write path in the same transaction as the change, and a
+//! reader that has seen `seq = n` can never later find a committed event with a smaller `seq`.
+//! SQLite has one writer at a time. PostgreSQL's writers commit side by side: each holds a lock
+//! named after its floor, a seq below every seq it draws, and a page stops below the lowest
+//! floor still held (migration feed_order_without_commit_lock).
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
@@ -127,13 +128,16 @@ pub async fn list_changes(
         None => 0,
         Some(c) => cursor_seq(&state.cursor_key, &scope, c)?,
     };
-    // One statement: its own snapshot, so no transaction around it (two round trips fewer on
-    // PostgreSQL).
+    // No transaction around the statements: on PostgreSQL the page must be read with a
+    // snapshot taken after the floor was read, and on SQLite one statement is its own snapshot.
     let (items, last) = db::query(&state.pool, move |conn| {
         let mut query = change_events::table
             .filter(change_events::seq.gt(after))
             .order(change_events::seq.asc())
             .into_boxed();
+        if let Some(floor) = commit_floor(conn)? {
+            query = query.filter(change_events::seq.lt(floor));
+        }
         if let Some(t) = &resource_type {
             query = query.filter(change_events::resource_type.eq(t.clone()));
         }
@@ -173,6 +177,22 @@ pub async fn list_changes(
         res.insert_header(("Link", format!("<{}?{query}>; rel=\"next\"", req.path())));
     }
     Ok(res.json(ChangePage { items, next_cursor }))
+}
+
+/// On PostgreSQL, the seq below which every event is already visible or never will be
+/// (migration feed_order_without_commit_lock): a statement that starts after this one sees all
+/// of them. `None` on SQLite, whose one writer commits in seq order.
+fn commit_floor(conn: &mut db::DbConnection) -> ApiResult<Option<i64>> {
+    #[derive(QueryableByName)]
+    struct Floor {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        floor: Option<i64>,
+    }
+    if !db::is_postgres(conn) {
+        return Ok(None);
+    }
+    let row: Floor = diesel::sql_query("SELECT change_feed_floor() AS floor").get_result(conn)?;
+    Ok(row.floor)
 }
 
 fn cursor_seq(key: &CursorKey, scope: &str, cursor: &str) -> ApiResult<i64> {

@@ -265,3 +265,54 @@ pub async fn cursors_are_checked_and_survive_restarts(app: TestApp) {
     assert_eq!(items[0]["op"], "created");
     again.handle.stop(true).await;
 }
+
+/// PostgreSQL's writers commit side by side. A transaction whose change event has drawn its
+/// seq but is not yet visible holds back the events after it, filtered or not, and no other
+/// writer: when it commits its event comes first; when it rolls back its seq is never shown.
+pub async fn a_commit_in_flight_holds_back_later_events(app: TestApp) {
+    use diesel::connection::{Connection, SimpleConnection};
+    let (_, mut start) = drain(&app, None, 1000, "").await;
+    for outcome in ["COMMIT", "ROLLBACK"] {
+        let mut raw = diesel::PgConnection::establish(&app.db.url).unwrap();
+        let held = format!("o-in-flight-{}", outcome.to_lowercase());
+        // A change as the write path records it, with its deferred trigger run now instead of
+        // at COMMIT: the change event has its seq and the transaction stays open.
+        raw.batch_execute(&format!(
+            "BEGIN; INSERT INTO audit_events (at, actor_sub, actor_roles, action, resource_type, \
+             resource_id, resource_version, after_data) VALUES (now(), 'test', '[]', 'create', \
+             'organisation', '{held}', 1, '{{\"id\": \"{held}\", \"version\": 1}}'); \
+             SET CONSTRAINTS ALL IMMEDIATE"
+        ))
+        .unwrap();
+        let o = app
+            .post(
+                "/v1/organisations",
+                "officer",
+                json!({"name": format!("After {outcome}"), "kind": "ngo"}),
+            )
+            .await;
+        o.expect(201);
+        let created = id(&o.body);
+        let (events, next) = drain(&app, Some(start.clone()), 100, "").await;
+        assert!(events.is_empty(), "{events:?}");
+        assert_eq!(
+            next, start,
+            "the cursor stays below the transaction in flight"
+        );
+        let (events, _) = drain(&app, None, 1000, "&resource_type=organisation").await;
+        assert!(!events.is_empty() && events.iter().all(|e| e["resource_id"] != created));
+        raw.batch_execute(outcome).unwrap();
+        let (events, next) = drain(&app, Some(start.clone()), 100, "").await;
+        let ids: Vec<&str> = events
+            .iter()
+            .map(|e| e["resource_id"].as_str().unwrap())
+            .collect();
+        if outcome == "COMMIT" {
+            assert_eq!(ids, [held.as_str(), created.as_str()]);
+            assert!(events[0]["seq"].as_i64() < events[1]["seq"].as_i64());
+        } else {
+            assert_eq!(ids, [created.as_str()]);
+        }
+        start = next;
+    }
+}

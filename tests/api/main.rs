@@ -110,6 +110,7 @@ fn main() {
         write_path::swedish_and_special_text_round_trips,
     ];
     let postgres_only: Vec<(&str, TestFn)> = tests![
+        feed::a_commit_in_flight_holds_back_later_events,
         errors::database_outage_gives_503_and_recovers,
         replicas::two_instances_behave_as_one,
         replicas::three_instances_migrate_an_empty_database_once,
