@@ -3,7 +3,8 @@
 //! reader that has seen `seq = n` can never later find a committed event with a smaller `seq`.
 //! SQLite has one writer at a time. PostgreSQL's writers commit side by side: each holds a lock
 //! named after its floor, a seq below every seq it draws, and a page stops below the lowest
-//! floor still held (migration feed_order_without_commit_lock).
+//! floor still held and below every seq not yet drawn (migration
+//! feed_order_without_commit_lock).
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
