@@ -70,6 +70,8 @@ struct Row {
 /// A page of the feed.
 #[derive(Serialize, ToSchema)]
 pub struct ChangePage {
+    /// In `seq` order. Fewer than `limit` while a write is committing: the page ends before
+    /// the events after it, so a short page means "poll again from `next_cursor`".
     pub items: Vec<ChangeEvent>,
     /// Pass as `after` to continue. Never null: at the end of the feed it marks where to poll
     /// from next.
