@@ -182,6 +182,22 @@ pub async fn list_changes(
     Ok(res.json(ChangePage { items, next_cursor }))
 }
 
+/// The newest event a reader of the feed can see now (its seq and time), for `/metrics`: on
+/// PostgreSQL below the commit floor, so a consumer's lag does not count commits in flight.
+/// Like the feed, no transaction around it (a statement after the floor's sees all below it).
+pub fn readable_head(
+    conn: &mut db::DbConnection,
+) -> ApiResult<Option<(i64, chrono::NaiveDateTime)>> {
+    let mut query = change_events::table
+        .order(change_events::seq.desc())
+        .select((change_events::seq, change_events::at))
+        .into_boxed();
+    if let Some(floor) = commit_floor(conn)? {
+        query = query.filter(change_events::seq.lt(floor));
+    }
+    Ok(query.first(conn).optional()?)
+}
+
 /// On PostgreSQL, the seq below which every event is already visible or never will be
 /// (migration feed_order_without_commit_lock): a statement that starts after this one sees all
 /// of them. `None` on SQLite, whose one writer commits in seq order.

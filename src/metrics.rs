@@ -21,13 +21,8 @@ use actix_web::{
     middleware::Next,
     web, HttpResponse,
 };
-use diesel::prelude::*;
 
-use crate::{
-    app::AppState,
-    db::{self, schema::change_events},
-    error::ApiResult,
-};
+use crate::{app::AppState, db, error::ApiResult};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -172,7 +167,7 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
     if let Some((seq, age)) = feed_head {
         let _ = writeln!(
             out,
-            "# HELP intl_change_feed_head_seq The newest change event's seq; a consumer's lag is this minus the seq it has read.\n\
+            "# HELP intl_change_feed_head_seq The newest change event's seq a consumer can read now; its lag is this minus the seq it has read.\n\
              # TYPE intl_change_feed_head_seq gauge\n\
              intl_change_feed_head_seq {seq}\n\
              # HELP intl_change_feed_head_age_seconds Seconds since the newest change event was written.\n\
@@ -196,21 +191,14 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     // The feed's head needs the database; without it the rest is still worth scraping.
-    let head = db::read(&state.pool, |conn| {
-        let row: Option<(i64, chrono::NaiveDateTime)> = change_events::table
-            .order(change_events::seq.desc())
-            .select((change_events::seq, change_events::at))
-            .first(conn)
-            .optional()?;
-        Ok(row)
-    })
-    .await
-    .ok()
-    .flatten()
-    .map(|(seq, at)| {
-        let age = (crate::model::now() - at).num_microseconds().unwrap_or(0) as f64 / 1e6;
-        (seq, age.max(0.0))
-    });
+    let head = db::query(&state.pool, crate::feed::readable_head)
+        .await
+        .ok()
+        .flatten()
+        .map(|(seq, at)| {
+            let age = (crate::model::now() - at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            (seq, age.max(0.0))
+        });
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(render(&state, head)))

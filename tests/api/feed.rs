@@ -269,10 +269,22 @@ pub async fn cursors_are_checked_and_survive_restarts(app: TestApp) {
 /// PostgreSQL's writers commit side by side. A transaction whose change event has drawn its
 /// seq but is not yet visible holds back the events after it, filtered or not, and no other
 /// writer: when it commits its event comes first; when it rolls back its seq is never shown.
+/// `intl_change_feed_head_seq` of `app`.
+async fn feed_head(app: &TestApp) -> i64 {
+    let r = app.send(app.request(Method::GET, "/metrics", None)).await;
+    r.expect(200);
+    r.text
+        .lines()
+        .find_map(|l| l.strip_prefix("intl_change_feed_head_seq "))
+        .and_then(|v| v.parse().ok())
+        .expect("intl_change_feed_head_seq")
+}
+
 pub async fn a_commit_in_flight_holds_back_later_events(app: TestApp) {
     use diesel::connection::{Connection, SimpleConnection};
     let (_, mut start) = drain(&app, None, 1000, "").await;
     for outcome in ["COMMIT", "ROLLBACK"] {
+        let head = feed_head(&app).await;
         let mut raw = diesel::PgConnection::establish(&app.db.url).unwrap();
         let held = format!("o-in-flight-{}", outcome.to_lowercase());
         // A change as the write path records it, with its deferred trigger run now instead of
@@ -301,12 +313,21 @@ pub async fn a_commit_in_flight_holds_back_later_events(app: TestApp) {
         );
         let (events, _) = drain(&app, None, 1000, "&resource_type=organisation").await;
         assert!(!events.is_empty() && events.iter().all(|e| e["resource_id"] != created));
+        assert_eq!(
+            feed_head(&app).await,
+            head,
+            "the metrics' head is what a consumer can read"
+        );
         raw.batch_execute(outcome).unwrap();
         let (events, next) = drain(&app, Some(start.clone()), 100, "").await;
         let ids: Vec<&str> = events
             .iter()
             .map(|e| e["resource_id"].as_str().unwrap())
             .collect();
+        assert_eq!(
+            Some(feed_head(&app).await),
+            events.last().and_then(|e| e["seq"].as_i64())
+        );
         if outcome == "COMMIT" {
             assert_eq!(ids, [held.as_str(), created.as_str()]);
             assert!(events[0]["seq"].as_i64() < events[1]["seq"].as_i64());
