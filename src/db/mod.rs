@@ -75,11 +75,13 @@ pub fn connection_url(url: &str) -> String {
     plain
 }
 
-/// A PostgreSQL URL whose hosts are all loopback addresses gets `sslmode=disable` unless it
-/// names an sslmode itself (or `PGSSLMODE` is set): libpq's default, `prefer`, encrypts
-/// whenever the server offers TLS, and on loopback that protects nothing yet cost both ends
-/// of every round trip (a sixth of a write's CPU: POST 1 517 -> 1 816/s, docs/performance.md).
-/// Any other URL is kept as it is.
+/// A PostgreSQL URL whose hosts are all on this machine (loopback addresses, or a Unix socket's
+/// directory) gets `sslmode=disable` unless it names an sslmode itself (or `PGSSLMODE` is set):
+/// libpq's default, `prefer`, encrypts whenever the server offers TLS, and on loopback that
+/// protects nothing yet cost both ends of every round trip (a sixth of a write's CPU: POST
+/// 1 517 -> 1 816/s, docs/performance.md). libpq never uses TLS on a Unix socket; saying so lets
+/// `pipeline` (which makes no TLS connections) serve such a URL too. Any other URL is kept as
+/// it is.
 pub fn plain_on_loopback(url: &str, pgsslmode_set: bool) -> String {
     let Some(rest) = url
         .strip_prefix("postgres://")
@@ -92,8 +94,15 @@ pub fn plain_on_loopback(url: &str, pgsslmode_set: bool) -> String {
         return url.to_string();
     }
     let authority = path.split('/').next().unwrap_or("");
-    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let loopback = |host_port: &str| {
+    // libpq: a `host` parameter overrides the hosts before the path.
+    let hosts = query
+        .rsplit('&')
+        .find_map(|p| p.strip_prefix("host="))
+        .unwrap_or_else(|| authority.rsplit_once('@').map_or(authority, |(_, h)| h));
+    let local = |host_port: &str| {
+        if host_port.starts_with('/') || host_port.to_ascii_lowercase().starts_with("%2f") {
+            return true; // a Unix socket's directory
+        }
         let host = match host_port.strip_prefix('[') {
             Some(v6) => v6.split(']').next().unwrap_or(""),
             None => host_port.split(':').next().unwrap_or(""),
@@ -103,7 +112,7 @@ pub fn plain_on_loopback(url: &str, pgsslmode_set: bool) -> String {
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     };
-    if hosts.is_empty() || !hosts.split(',').all(loopback) {
+    if hosts.is_empty() || !hosts.split(',').all(local) {
         return url.to_string();
     }
     match query {
@@ -642,6 +651,19 @@ mod tests {
                 "postgres://u@127.0.0.2,localhost:5433/intl",
                 "postgres://u@127.0.0.2,localhost:5433/intl?sslmode=disable",
             ),
+            // Unix sockets: a `host` parameter, or a percent-encoded path before the database.
+            (
+                "postgres://u@/intl?host=/var/run/postgresql",
+                "postgres://u@/intl?host=/var/run/postgresql&sslmode=disable",
+            ),
+            (
+                "postgres://u@db.example.org/intl?host=/run/pg",
+                "postgres://u@db.example.org/intl?host=/run/pg&sslmode=disable",
+            ),
+            (
+                "postgres://%2Fvar%2Frun%2Fpostgresql/intl",
+                "postgres://%2Fvar%2Frun%2Fpostgresql/intl?sslmode=disable",
+            ),
         ] {
             assert_eq!(plain_on_loopback(url, false), want, "{url}");
         }
@@ -653,6 +675,8 @@ mod tests {
             "postgres://u@db.example.org/intl",
             "postgres://u@10.0.0.5:5432/intl",
             "postgres://u@127.0.0.1,10.0.0.5/intl",
+            "postgres://u@127.0.0.1/intl?host=db.example.org",
+            "postgres://u@/intl?host=/var/run/postgresql,db.example.org",
             "postgres://u@127.0.0.1/intl?sslmode=require",
             "postgres:///intl",
             "data/intl.sqlite3",

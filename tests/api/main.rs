@@ -119,7 +119,8 @@ fn main() {
         explain::postgres_random_page_cost_unless_set,
         pipeline::postgres_reads_skip_the_pool_and_agree_with_it,
         pipeline::postgres_list_pages_skip_the_pool_and_agree_with_it,
-        pipeline::postgres_over_tls_reads_through_the_pool
+        pipeline::postgres_over_tls_reads_through_the_pool,
+        pipeline::postgres_over_a_unix_socket_pipelines
     ];
     // The binary on its embedded default; nothing here depends on the backend.
     let binary: Vec<(&str, TestFn)> = tests![

@@ -132,6 +132,50 @@ pub async fn postgres_reads_skip_the_pool_and_agree_with_it(app: TestApp) {
     until_pipelined(&app, &other).await;
 }
 
+/// PostgreSQL on this machine reached over its Unix socket: the pool (libpq) and the pipelined
+/// reads both use it (no TLS is ever used there, so the URL is served as a loopback one is).
+pub async fn postgres_over_a_unix_socket_pipelines(app: TestApp) {
+    #[derive(QueryableByName)]
+    struct Dirs {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        unix_socket_directories: String,
+    }
+    let mut admin = diesel::PgConnection::establish(&app.db.url).unwrap();
+    let dirs: Dirs = diesel::sql_query("SHOW unix_socket_directories")
+        .get_result(&mut admin)
+        .unwrap();
+    let dir = dirs
+        .unix_socket_directories
+        .split(',')
+        .next()
+        .unwrap()
+        .trim();
+    assert!(dir.starts_with('/'), "PostgreSQL listens on a Unix socket");
+    let user = app
+        .db
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map_or("postgres", |(user, _)| user);
+    let url = format!("postgres://{user}@/{}?host={dir}", app.db.name());
+    let local = spawn(app.db.clone(), &[("DATABASE_URL", &url)]).await;
+    let created = project(&local, "Via uttaget").await;
+    let path = format!("/v1/projects/{}", id(&created));
+    let (body, _) = until_pipelined(&local, &path).await;
+    assert_eq!(body, created);
+    // A Unix socket's client has no port (-1).
+    let on_socket = diesel::sql_query(format!(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = '{}' AND application_name = '{}' \
+         AND client_port = -1",
+        app.db.name(),
+        intl_api::db::pipeline::APPLICATION_NAME
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    assert!(on_socket >= 1, "the pipelined reads use the socket");
+    local.handle.stop(true).await;
+}
+
 pub async fn postgres_over_tls_reads_through_the_pool(app: TestApp) {
     let url = format!("{}?sslmode=prefer", app.db.url);
     let tls = spawn(app.db.clone(), &[("DATABASE_URL", &url)]).await;
