@@ -256,17 +256,8 @@ pub async fn database_outage_gives_503_and_recovers(app: TestApp) {
         .await;
     assert_eq!(r.status, 200);
     // Metrics stay scrapeable and count the failures.
-    let r = proxied
-        .send(proxied.request(Method::GET, "/metrics", None))
-        .await;
-    r.expect(200);
-    let errors: f64 = r
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("intl_db_errors_total "))
-        .and_then(|v| v.parse().ok())
-        .expect("intl_db_errors_total");
-    assert!(errors >= 2.0, "{}", r.text);
+    let errors = proxied.metric("intl_db_errors_total").await;
+    assert!(errors >= 2.0, "{errors} database failures counted");
 
     up.store(true, Ordering::SeqCst);
     let mut recovered = false;

@@ -266,20 +266,14 @@ pub async fn cursors_are_checked_and_survive_restarts(app: TestApp) {
     again.handle.stop(true).await;
 }
 
+/// `intl_change_feed_head_seq` of `app`.
+async fn feed_head(app: &TestApp) -> i64 {
+    app.metric("intl_change_feed_head_seq").await as i64
+}
+
 /// PostgreSQL's writers commit side by side. A transaction whose change event has drawn its
 /// seq but is not yet visible holds back the events after it, filtered or not, and no other
 /// writer: when it commits its event comes first; when it rolls back its seq is never shown.
-/// `intl_change_feed_head_seq` of `app`.
-async fn feed_head(app: &TestApp) -> i64 {
-    let r = app.send(app.request(Method::GET, "/metrics", None)).await;
-    r.expect(200);
-    r.text
-        .lines()
-        .find_map(|l| l.strip_prefix("intl_change_feed_head_seq "))
-        .and_then(|v| v.parse().ok())
-        .expect("intl_change_feed_head_seq")
-}
-
 pub async fn a_commit_in_flight_holds_back_later_events(app: TestApp) {
     use diesel::connection::{Connection, SimpleConnection};
     let (_, mut start) = drain(&app, None, 1000, "").await;

@@ -302,6 +302,17 @@ impl TestApp {
             .await
     }
 
+    /// The value of the series `name` (without labels) in this server's `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let r = self.send(self.request(Method::GET, "/metrics", None)).await;
+        r.expect(200);
+        r.text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in\n{}", r.text))
+    }
+
     /// A new draft document of `kind`, created by an officer.
     pub async fn draft(&self, kind: &str, title: &str) -> Value {
         let r = self

@@ -10,13 +10,7 @@ use crate::helpers::{id, spawn, TestApp};
 
 /// `intl_db_pipelined_reads_total` of `app`.
 async fn pipelined(app: &TestApp) -> f64 {
-    let r = app.send(app.request(Method::GET, "/metrics", None)).await;
-    r.expect(200);
-    r.text
-        .lines()
-        .find_map(|l| l.strip_prefix("intl_db_pipelined_reads_total "))
-        .and_then(|v| v.parse().ok())
-        .expect("intl_db_pipelined_reads_total")
+    app.metric("intl_db_pipelined_reads_total").await
 }
 
 /// GETs `path` until a pipeline has answered (its connections are made by the first requests
