@@ -134,13 +134,9 @@ pub async fn list_changes(
     // No transaction around the statements: on PostgreSQL the page must be read with a
     // snapshot taken after the floor was read, and on SQLite one statement is its own snapshot.
     let (items, last) = db::query(&state.pool, move |conn| {
-        let mut query = change_events::table
+        let mut query = visible(conn)?
             .filter(change_events::seq.gt(after))
-            .order(change_events::seq.asc())
-            .into_boxed();
-        if let Some(floor) = commit_floor(conn)? {
-            query = query.filter(change_events::seq.lt(floor));
-        }
+            .order(change_events::seq.asc());
         if let Some(t) = &resource_type {
             query = query.filter(change_events::resource_type.eq(t.clone()));
         }
@@ -188,14 +184,24 @@ pub async fn list_changes(
 pub fn readable_head(
     conn: &mut db::DbConnection,
 ) -> ApiResult<Option<(i64, chrono::NaiveDateTime)>> {
-    let mut query = change_events::table
+    Ok(visible(conn)?
         .order(change_events::seq.desc())
         .select((change_events::seq, change_events::at))
-        .into_boxed();
-    if let Some(floor) = commit_floor(conn)? {
-        query = query.filter(change_events::seq.lt(floor));
-    }
-    Ok(query.first(conn).optional()?)
+        .first(conn)
+        .optional()?)
+}
+
+/// The change events a statement started after this call may show: on PostgreSQL those below
+/// the commit floor (`commit_floor`), on SQLite all. Every reader of the feed starts here.
+fn visible(
+    conn: &mut db::DbConnection,
+) -> ApiResult<change_events::BoxedQuery<'static, <db::DbConnection as diesel::Connection>::Backend>>
+{
+    let query = change_events::table.into_boxed();
+    Ok(match commit_floor(conn)? {
+        Some(floor) => query.filter(change_events::seq.lt(floor)),
+        None => query,
+    })
 }
 
 /// On PostgreSQL, the seq below which every event is already visible or never will be
