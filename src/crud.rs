@@ -208,12 +208,13 @@ macro_rules! versioned_store {
             row: &$row,
         ) -> $crate::error::ApiResult<()> {
             use diesel::prelude::*;
-            let n = diesel::update(
-                $table::table
-                    .filter($table::id.eq(&row.id))
-                    .filter($table::version.eq(row.version - 1)),
+            let n = $crate::db::prepared_update(
+                $table::table,
+                row,
+                $table::id
+                    .eq(&row.id)
+                    .and($table::version.eq(row.version - 1)),
             )
-            .set(row)
             .execute(conn)?;
             if n != 1 {
                 return Err($crate::error::ApiError::PreconditionFailed(format!(
@@ -232,16 +233,15 @@ macro_rules! versioned_store {
         ) -> $crate::error::ApiResult<()> {
             use diesel::prelude::*;
             let now = $crate::model::now();
-            let n = diesel::update(
-                $table::table
-                    .filter($table::id.eq(id))
-                    .filter($table::version.eq(version - 1)),
+            let n = $crate::db::prepared_update(
+                $table::table,
+                (
+                    $table::deleted_at.eq(Some(now)),
+                    $table::version.eq(version),
+                    $table::updated_at.eq(now),
+                ),
+                $table::id.eq(id).and($table::version.eq(version - 1)),
             )
-            .set((
-                $table::deleted_at.eq(Some(now)),
-                $table::version.eq(version),
-                $table::updated_at.eq(now),
-            ))
             .execute(conn)?;
             if n != 1 {
                 return Err($crate::error::ApiError::PreconditionFailed(format!(
