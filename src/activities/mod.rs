@@ -248,27 +248,42 @@ crate::page_query!(Filter, activities, Row, |q, f| {
 });
 
 /// The rules that need the database: the action plan exists, every goal and priority area too.
-fn check_refs(conn: &mut DbConnection, i: &ActivityInput) -> ApiResult<()> {
+/// The references `i` sets that `before` (the activity before an update) did not hold.
+fn check_refs(
+    conn: &mut DbConnection,
+    i: &ActivityInput,
+    before: Option<&Activity>,
+) -> ApiResult<()> {
     let mut errors: Vec<FieldError> = Vec::new();
-    let kind: Option<String> = documents::table
-        .filter(documents::id.eq(&i.document_id))
-        .filter(documents::deleted_at.is_null())
-        .select(documents::kind)
-        .first(conn)
-        .optional()?;
-    match kind.as_deref() {
-        None => errors.push(FieldError::new("document_id", "no document with this id")),
-        Some(k) if k != DocumentKind::ActionPlan.as_str() => errors.push(FieldError::new(
-            "document_id",
-            format!("must be an action plan (this is a {k})"),
-        )),
-        Some(_) => {}
+    if before.is_none_or(|b| b.document_id != i.document_id) {
+        let kind: Option<String> = documents::table
+            .filter(documents::id.eq(&i.document_id))
+            .filter(documents::deleted_at.is_null())
+            .select(documents::kind)
+            .first(conn)
+            .optional()?;
+        match kind.as_deref() {
+            None => errors.push(FieldError::new("document_id", "no document with this id")),
+            Some(k) if k != DocumentKind::ActionPlan.as_str() => errors.push(FieldError::new(
+                "document_id",
+                format!("must be an action plan (this is a {k})"),
+            )),
+            Some(_) => {}
+        }
     }
-    errors.extend(goals::check_refs(conn, "goal_ids", &i.goal_ids, false)?);
+    let none: &[String] = &[];
+    errors.extend(goals::check_refs(
+        conn,
+        "goal_ids",
+        &i.goal_ids,
+        before.map_or(none, |b| &b.goal_ids),
+        false,
+    )?);
     errors.extend(goals::check_refs(
         conn,
         "priority_area_ids",
         &i.priority_area_ids,
+        before.map_or(none, |b| &b.priority_area_ids),
         true,
     )?);
     if errors.is_empty() {
@@ -387,7 +402,7 @@ impl Entity for Activity {
         before: &Self,
         i: ActivityInput,
     ) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i);
         after.version = before.version + 1;
         after.updated_at = utc(now());
@@ -414,7 +429,7 @@ impl Entity for Activity {
 
 impl crate::crud::Creatable for Activity {
     fn create(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, None)?;
         let t = utc(now());
         let base = Activity {
             id: new_id(),

@@ -305,8 +305,15 @@ fn subject_exists(conn: &mut DbConnection, t: SubjectType, id: &str) -> ApiResul
     })
 }
 
-fn check_refs(conn: &mut DbConnection, i: &EvaluationInput) -> ApiResult<()> {
-    if !subject_exists(conn, i.subject_type, &i.subject_id)? {
+/// The subject `i` names, unless `before` (the evaluation before an update) already did.
+fn check_refs(
+    conn: &mut DbConnection,
+    i: &EvaluationInput,
+    before: Option<&Evaluation>,
+) -> ApiResult<()> {
+    let held =
+        before.is_some_and(|b| b.subject_type == i.subject_type && b.subject_id == i.subject_id);
+    if !held && !subject_exists(conn, i.subject_type, &i.subject_id)? {
         return Err(ApiError::validation(
             "subject_id",
             format!("no {} with this id", i.subject_type.as_str()),
@@ -408,7 +415,7 @@ impl Entity for Evaluation {
         i: EvaluationInput,
     ) -> ApiResult<Self> {
         before.ensure_writable()?;
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i);
         after.version = before.version + 1;
         after.updated_at = utc(now());
@@ -440,7 +447,7 @@ impl Entity for Evaluation {
 
 impl Creatable for Evaluation {
     fn create(conn: &mut DbConnection, actor: &Actor, i: EvaluationInput) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, None)?;
         let t = utc(now());
         let base = Evaluation {
             id: new_id(),

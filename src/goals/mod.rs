@@ -603,25 +603,29 @@ pub fn seed(conn: &mut DbConnection, actor: &Actor, input: GoalInput) -> Result<
 }
 
 /// Checks links from other records to goals: each must be a live goal, and for
-/// `priority_areas` a goal of kind `priority_area` (and for `goals` not one).
+/// `priority_areas` a goal of kind `priority_area` (and for `goals` not one). Ids in `held`
+/// (the record's links before this write) are not checked again: a write is refused only for
+/// the references it sets.
 pub fn check_refs(
     conn: &mut DbConnection,
     field: &str,
     ids: &[String],
+    held: &[String],
     priority_areas: bool,
 ) -> Result<Vec<FieldError>, ApiError> {
     let mut errors = Vec::new();
-    if ids.is_empty() {
+    let new: Vec<&String> = ids.iter().filter(|id| !held.contains(id)).collect();
+    if new.is_empty() {
         return Ok(errors);
     }
     let found: HashMap<String, String> = goals::table
-        .filter(goals::id.eq_any(ids))
+        .filter(goals::id.eq_any(new))
         .filter(goals::deleted_at.is_null())
         .select((goals::id, goals::kind))
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    for (i, id) in ids.iter().enumerate() {
+    for (i, id) in ids.iter().enumerate().filter(|(_, id)| !held.contains(id)) {
         let f = format!("{field}[{i}]");
         match found.get(id).map(String::as_str) {
             None => errors.push(FieldError::new(f, "no goal with this id")),

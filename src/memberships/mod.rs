@@ -337,8 +337,14 @@ fn with_input(base: Membership, i: MembershipInput, status: MembershipStatus) ->
     m
 }
 
-fn check_refs(conn: &mut DbConnection, i: &MembershipInput) -> ApiResult<()> {
-    if !organisations::exists(conn, &i.organisation_id)? {
+/// The organisation `i` names, unless `before` (the membership before an update) already did.
+fn check_refs(
+    conn: &mut DbConnection,
+    i: &MembershipInput,
+    before: Option<&Membership>,
+) -> ApiResult<()> {
+    let held = before.is_some_and(|b| b.organisation_id == i.organisation_id);
+    if !held && !organisations::exists(conn, &i.organisation_id)? {
         return Err(ApiError::validation(
             "organisation_id",
             "no organisation with this id",
@@ -456,7 +462,7 @@ impl Entity for Membership {
             i.decision != before.decision,
             status != before.status,
         )?;
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i, status);
         after.version = before.version + 1;
         after.updated_at = utc(now());
@@ -627,7 +633,7 @@ impl crate::crud::Creatable for Membership {
             i.decision.is_some(),
             status != MembershipStatus::UnderReview,
         )?;
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, None)?;
         insert(conn, actor, i, status)
     }
 }

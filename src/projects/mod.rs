@@ -376,21 +376,36 @@ crate::page_query!(Filter, projects, Row, |q, f| {
     }
 });
 
-fn check_refs(conn: &mut DbConnection, i: &ProjectInput) -> ApiResult<()> {
+/// The references `i` sets that `before` (the record before an update) did not hold.
+fn check_refs(
+    conn: &mut DbConnection,
+    i: &ProjectInput,
+    before: Option<&Project>,
+) -> ApiResult<()> {
     let mut errors: Vec<FieldError> = Vec::new();
+    let held =
+        |org: &str| before.is_some_and(|b| b.partners.iter().any(|p| p.organisation_id == org));
     for (n, p) in i.partners.iter().enumerate() {
-        if !organisations::exists(conn, &p.organisation_id)? {
+        if !held(&p.organisation_id) && !organisations::exists(conn, &p.organisation_id)? {
             errors.push(FieldError::new(
                 format!("partners[{n}].organisation_id"),
                 "no organisation with this id",
             ));
         }
     }
-    errors.extend(goals::check_refs(conn, "goal_ids", &i.goal_ids, false)?);
+    let none: &[String] = &[];
+    errors.extend(goals::check_refs(
+        conn,
+        "goal_ids",
+        &i.goal_ids,
+        before.map_or(none, |b| &b.goal_ids),
+        false,
+    )?);
     errors.extend(goals::check_refs(
         conn,
         "priority_area_ids",
         &i.priority_area_ids,
+        before.map_or(none, |b| &b.priority_area_ids),
         true,
     )?);
     if errors.is_empty() {
@@ -608,7 +623,7 @@ impl Entity for Project {
         before: &Self,
         i: ProjectInput,
     ) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i);
         after.version = before.version + 1;
         after.updated_at = utc(now());
@@ -642,7 +657,7 @@ impl ExternallyKeyed for Project {
 
 impl crate::crud::Creatable for Project {
     fn create(conn: &mut DbConnection, actor: &Actor, i: ProjectInput) -> ApiResult<Self> {
-        check_refs(conn, &i)?;
+        check_refs(conn, &i, None)?;
         let t = utc(now());
         let base = Project {
             id: new_id(),

@@ -70,6 +70,7 @@ fn main() {
         activities::validation,
         projects::crud_money_partners_and_filters,
         projects::validation,
+        projects::a_patch_checks_only_the_references_it_sets,
         projects::integrator_upsert,
         projects::no_stale_record_after_another_instance_writes,
         projects::render_cache_can_be_turned_off,

@@ -247,6 +247,60 @@ pub async fn validation(app: TestApp) {
     assert_eq!(app.snapshot(), before);
 }
 
+/// A write is refused only for the references it sets: a goal deleted after the project linked
+/// it does not block a change to another field, while a reference being added is checked.
+pub async fn a_patch_checks_only_the_references_it_sets(app: TestApp) {
+    let gd = app.draft("goal_document", "Måldokument").await;
+    let kept = id(&app.goal(&id(&gd), None, "goal", "Mål som tas bort").await);
+    let other = id(&app.goal(&id(&gd), None, "goal", "Ett annat mål").await);
+    let org = organisation(&app, "Partner").await;
+    let p = app
+        .post(
+            "/v1/projects",
+            "officer",
+            json!({"title": "Länkat", "region_role": "partner", "goal_ids": [kept],
+                   "partners": [{"organisation_id": org, "role": "partner"}]}),
+        )
+        .await;
+    p.expect(201);
+    let path = format!("/v1/projects/{}", id(&p.body));
+    app.delete(&format!("/v1/goals/{kept}"), "officer")
+        .await
+        .expect(204);
+    let r = app
+        .patch(&path, "officer", json!({"description": "Ny text"}))
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["goal_ids"], json!([kept]));
+    assert_eq!(r.body["description"], "Ny text");
+    // Adding references: each new one is checked, and named by its place in the new list.
+    let before = app.snapshot();
+    let r = app
+        .patch(
+            &path,
+            "officer",
+            json!({"goal_ids": [kept, "ghost"],
+                   "partners": [{"organisation_id": org, "role": "partner"},
+                                {"organisation_id": "nobody", "role": "partner"}]}),
+        )
+        .await;
+    r.expect(422);
+    let mut f = r.error_fields();
+    f.sort();
+    assert_eq!(
+        f,
+        ["goal_ids[1]", "partners[1].organisation_id"],
+        "{}",
+        r.text
+    );
+    assert_eq!(app.snapshot(), before);
+    let r = app
+        .patch(&path, "officer", json!({"goal_ids": [kept, other]}))
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["goal_ids"], json!([kept, other]));
+}
+
 pub async fn integrator_upsert(app: TestApp) {
     let path = "/v1/projects/by-external-id/kohesio/SE-2023-777";
     let body = json!({"title": "Grön vätgas i Mittnorden", "region_role": "partner", "programme": "Interreg Aurora",
