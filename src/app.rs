@@ -280,6 +280,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, String> {
         let verifier = Arc::new(Verifier::new(&settings.jwt)?);
         let pool = db::build_pool(&settings.database_url, settings.pool_size);
+        db::start_checkpointer(&pool, &settings.database_url);
         let cursor_key = {
             let pool = pool.clone();
             web::block(move || prepare_database(&pool))

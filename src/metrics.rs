@@ -164,6 +164,17 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
         pipelined,
         db_errors,
     );
+    if let Some((commits, writes)) = pool.group_commits() {
+        let _ = writeln!(
+            out,
+            "# HELP intl_db_write_commits_total SQLite: COMMITs of the writers' turns (the writes waiting for a turn commit together).\n\
+             # TYPE intl_db_write_commits_total counter\n\
+             intl_db_write_commits_total {commits}\n\
+             # HELP intl_db_writes_committed_total SQLite: writes answered by those COMMITs.\n\
+             # TYPE intl_db_writes_committed_total counter\n\
+             intl_db_writes_committed_total {writes}"
+        );
+    }
     if let Some((seq, age)) = feed_head {
         let _ = writeln!(
             out,

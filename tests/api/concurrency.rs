@@ -137,3 +137,79 @@ pub async fn a_cursor_walk_during_writes_skips_and_repeats_nothing(app: TestApp)
         );
     }
 }
+
+/// Writes sent together commit or fail each on its own (SQLite commits the writes that waited
+/// for the same turn in one transaction, each in a savepoint): every 201 is stored with its
+/// audit and change events, and every write refused inside its transaction leaves nothing.
+pub async fn writes_sent_together_commit_or_fail_each_on_its_own(app: TestApp) {
+    let org = id(&app
+        .post(
+            "/v1/organisations",
+            "officer",
+            json!({"name": "Partner", "kind": "region", "country": "FI"}),
+        )
+        .await
+        .body);
+    let before = app.counts();
+    let url = format!("{}/v1/projects", app.base);
+    let writes: Vec<_> = (0..30)
+        .map(|i| {
+            let (client, url) = (app.client.clone(), url.clone());
+            // Every third names an organisation that does not exist: a 422 found by the write
+            // itself, after its transaction began.
+            let partner = if i % 3 == 0 {
+                "ghost".into()
+            } else {
+                org.clone()
+            };
+            actix_web::rt::spawn(async move {
+                let r = client
+                    .post(&url)
+                    .bearer_auth(crate::helpers::token("officer"))
+                    .json(
+                        &json!({"title": format!("Samtidig {i}"), "region_role": "partner",
+                                  "partners": [{"organisation_id": partner, "role": "partner"}]}),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                (i, r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for w in writes {
+        let (i, status, body) = w.await.unwrap();
+        if i % 3 == 0 {
+            assert_eq!(status, 422, "{i}: {body}");
+            assert_eq!(body["errors"][0]["field"], "partners[0].organisation_id");
+        } else {
+            assert_eq!(status, 201, "{i}: {body}");
+            created.push((i, id(&body)));
+        }
+    }
+    if !app.db.url.starts_with("postgres") {
+        // Each write was answered by a COMMIT of its turn (the 422s too).
+        assert!(app.metric("intl_db_writes_committed_total").await >= 30.0);
+        assert!(app.metric("intl_db_write_commits_total").await >= 1.0);
+    }
+    let after = app.counts();
+    let grew = |table: &str| {
+        let n = |c: &Vec<(&str, i64)>| c.iter().find(|(t, _)| *t == table).unwrap().1;
+        n(&after) - n(&before)
+    };
+    for table in [
+        "projects",
+        "project_partners",
+        "audit_events",
+        "change_events",
+    ] {
+        assert_eq!(grew(table), 20, "{table}");
+    }
+    for (i, p) in created {
+        let r = app.get(&format!("/v1/projects/{p}"), "reader").await;
+        r.expect(200);
+        assert_eq!(r.body["title"], format!("Samtidig {i}"));
+        assert_eq!(r.body["partners"][0]["organisation_id"], json!(org));
+    }
+}

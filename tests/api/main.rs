@@ -96,6 +96,7 @@ fn main() {
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
         concurrency::read_modify_write_clients_lose_nothing,
+        concurrency::writes_sent_together_commit_or_fail_each_on_its_own,
         concurrency::a_cursor_walk_during_writes_skips_and_repeats_nothing,
         bulk::projects_nightly_resend_is_quiet,
         bulk::refusals,
