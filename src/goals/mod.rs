@@ -606,7 +606,7 @@ pub fn seed(conn: &mut DbConnection, actor: &Actor, input: GoalInput) -> Result<
 /// `priority_areas` a goal of kind `priority_area` (and for `goals` not one). Ids in `held`
 /// (the record's links before this write) are not checked again: a write is refused only for
 /// the references it sets.
-pub fn check_refs(
+fn check_refs(
     conn: &mut DbConnection,
     field: &str,
     ids: &[String],
@@ -639,6 +639,26 @@ pub fn check_refs(
             Some(_) => {}
         }
     }
+    Ok(errors)
+}
+
+/// A record's links to goals (`goal_ids`) and to priority areas (`priority_area_ids`), checked as
+/// `check_refs` does; `held` are the record's own before an update.
+pub fn check_goal_links(
+    conn: &mut DbConnection,
+    goal_ids: &[String],
+    priority_area_ids: &[String],
+    held: Option<(&[String], &[String])>,
+) -> Result<Vec<FieldError>, ApiError> {
+    let (held_goals, held_areas) = held.unwrap_or_default();
+    let mut errors = check_refs(conn, "goal_ids", goal_ids, held_goals, false)?;
+    errors.extend(check_refs(
+        conn,
+        "priority_area_ids",
+        priority_area_ids,
+        held_areas,
+        true,
+    )?);
     Ok(errors)
 }
 

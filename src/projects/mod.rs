@@ -393,20 +393,11 @@ fn check_refs(
             ));
         }
     }
-    let none: &[String] = &[];
-    errors.extend(goals::check_refs(
+    errors.extend(goals::check_goal_links(
         conn,
-        "goal_ids",
         &i.goal_ids,
-        before.map_or(none, |b| &b.goal_ids),
-        false,
-    )?);
-    errors.extend(goals::check_refs(
-        conn,
-        "priority_area_ids",
         &i.priority_area_ids,
-        before.map_or(none, |b| &b.priority_area_ids),
-        true,
+        before.map(|b| (&b.goal_ids[..], &b.priority_area_ids[..])),
     )?);
     if errors.is_empty() {
         Ok(())
