@@ -436,37 +436,20 @@ impl Writer {
         if jobs.is_empty() {
             return;
         }
-        let mut conn = checkout(pool).ok();
-        let begun = conn.as_mut().is_some_and(|c| match &mut **c {
-            DbConnection::Sqlite(c) => {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-                    .map_err(|e| log::warn!("a write transaction could not begin: {e}"))
-                    .is_ok()
-            }
-            DbConnection::Postgresql(_) => false,
-        });
+        // The turn's transaction is `transaction`'s (BEGIN IMMEDIATE; diesel rolls back a
+        // COMMIT that fails); writes it could not run (no connection, no BEGIN) answer 503.
+        let mut jobs = jobs.into_iter();
         let mut answers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let conn = conn.as_deref_mut().filter(|_| begun);
-            answers.push(job(conn));
-        }
-        let committed = begun
-            && conn.as_deref_mut().is_some_and(|c| {
-                match <DbConnection as Connection>::TransactionManager::commit_transaction(c) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        log::warn!("a COMMIT of {} writes failed: {e}", answers.len());
-                        if let Err(e) =
-                            <DbConnection as Connection>::TransactionManager::rollback_transaction(
-                                c,
-                            )
-                        {
-                            log::warn!("rollback failed: {e}");
-                        }
-                        false
-                    }
-                }
-            });
+        let committed = checkout(pool)
+            .and_then(|mut conn| {
+                transaction(&mut conn, |conn| {
+                    answers.extend(jobs.by_ref().map(|job| job(Some(&mut *conn))));
+                    Ok(())
+                })
+            })
+            .map_err(|e| log::warn!("a turn of {} writes failed: {e}", answers.len()))
+            .is_ok();
+        answers.extend(jobs.map(|job| job(None)));
         if committed {
             use std::sync::atomic::Ordering::Relaxed;
             self.commits.fetch_add(1, Relaxed);
