@@ -7,6 +7,8 @@
 //! moves the version in the database, so nothing here can be served stale; a miss loads the
 //! record on one snapshot as before. Bounded by bytes (S3-FIFO eviction, `quick_cache`).
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 use actix_web::web::Bytes;
 use quick_cache::{sync::Cache, Weighter};
 
@@ -22,7 +24,12 @@ impl Weighter<Key, (i64, Bytes)> for ByBytes {
     }
 }
 
-pub struct Renders(Option<Cache<Key, (i64, Bytes), ByBytes>>);
+pub struct Renders {
+    cache: Option<Cache<Key, (i64, Bytes), ByBytes>>,
+    /// Lookups that found the version asked for, and those that did not (`/metrics`).
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
 
 /// A rendered record of the current version.
 pub struct Rendered {
@@ -34,23 +41,36 @@ impl Renders {
     /// A cache of at most `bytes` (0: none). At about 1.5 KB a project, the default 2 MB holds
     /// a region's whole register; more only helps a service holding far more records.
     pub fn new(bytes: u64) -> Self {
-        Renders(
-            (bytes > 0)
+        Renders {
+            cache: (bytes > 0)
                 .then(|| Cache::with_weighter((bytes / 1024).max(16) as usize, bytes, ByBytes)),
-        )
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// (hits, misses) of `get` so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.hits.load(Relaxed), self.misses.load(Relaxed))
     }
 
     /// Whether anything is kept (`RENDER_CACHE_MB` above 0).
     pub fn enabled(&self) -> bool {
-        self.0.is_some()
+        self.cache.is_some()
     }
 
     /// The JSON of `id` at `version`, when it is here.
     pub fn get(&self, kind: &'static str, id: &str, version: i64) -> Option<Bytes> {
-        let cache = self.0.as_ref()?;
+        let cache = self.cache.as_ref()?;
         match cache.get(&(kind, id.to_string())) {
-            Some((v, body)) if v == version => Some(body),
-            _ => None,
+            Some((v, body)) if v == version => {
+                self.hits.fetch_add(1, Relaxed);
+                Some(body)
+            }
+            _ => {
+                self.misses.fetch_add(1, Relaxed);
+                None
+            }
         }
     }
 
@@ -64,7 +84,7 @@ impl Renders {
         // to as much again, which the weigher would not count).
         json.shrink_to_fit();
         let body = Bytes::from(json);
-        if let Some(cache) = &self.0 {
+        if let Some(cache) = &self.cache {
             cache.insert(
                 (R::TYPE, record.id().to_string()),
                 (record.version(), body.clone()),
@@ -114,6 +134,7 @@ mod tests {
         assert_eq!(c.get("r", "a", 3), None);
         assert_eq!(c.get("r", "a", 1), None);
         assert_eq!(c.get("other", "a", 2), None);
+        assert_eq!(c.counts(), (1, 3));
         c.render(&R {
             id: "a".into(),
             version: 3,

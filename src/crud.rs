@@ -16,7 +16,7 @@ use crate::{
     model::Checks,
 };
 
-pub trait Entity: Resource + Clone + Send + 'static {
+pub trait Entity: Resource + Clone + DeserializeOwned + Send + 'static {
     /// The writable fields: the body of a create, and the view a merge patch applies to.
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The collection's path, e.g. `/v1/organisations`.
@@ -121,10 +121,11 @@ pub async fn create<E: Creatable>(
     E::check(&input)?;
     let actor = state.actor(&req, &caller);
     let e = db::write(&state.pool, move |conn| E::create(conn, &actor, input)).await?;
-    Ok(http::created(
+    let r = state.renders.render(&e)?;
+    Ok(http::created_raw(
         format!("{}/{}", E::COLLECTION, e.id()),
-        e.version(),
-        &e,
+        r.version,
+        r.body,
     ))
 }
 
@@ -141,17 +142,43 @@ pub async fn patch<E: Entity>(
     reject_read_only(&patch, E::READ_ONLY)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
+    let cache = state.clone();
     let e = db::write(&state.pool, move |conn| {
         // 404, then 409 (state), 422 (body), 412 (precondition): a bad body is reported as
         // such even when the ETag is stale too.
-        let before = E::load(conn, &id)?;
+        let before = current::<E>(conn, &cache.renders, &id)?;
         before.ensure_writable()?;
         let input = apply_patch::<E>(&before, &patch)?;
         if_match.check(before.version())?;
         E::update(conn, &actor, &before, input)
     })
     .await?;
-    Ok(http::written(e.version(), &e))
+    // Kept only now that it is committed: a version in the cache is one the database holds.
+    let r = state.renders.render(&e)?;
+    Ok(http::written_raw(r.version, r.body))
+}
+
+/// The live record, for a write: read back from its rendering when `renders` holds its live
+/// version (one indexed lookup instead of loading its links and children; a version's JSON is
+/// the whole record, see `cache.rs`), loaded otherwise. The write's own guard on the version
+/// (`versioned_store!`) still refuses it if another writer got there first.
+fn current<E: Entity>(
+    conn: &mut DbConnection,
+    renders: &crate::cache::Renders,
+    id: &str,
+) -> ApiResult<E> {
+    if renders.enabled() {
+        if let Some(version) = E::live_version(conn, id)? {
+            if let Some(body) = renders.get(E::TYPE, id, version) {
+                match serde_json::from_slice::<E>(&body) {
+                    Ok(e) if e.version() == version => return Ok(e),
+                    Ok(_) => log::warn!("{} {id}: cached rendering of another version", E::TYPE),
+                    Err(err) => log::warn!("{} {id}: cached rendering unreadable: {err}", E::TYPE),
+                }
+            }
+        }
+    }
+    E::load(conn, id)
 }
 
 /// The record's writable view with a merge patch applied, parsed and checked.
@@ -173,8 +200,9 @@ pub async fn delete<E: Entity>(
     caller.require(action)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
+    let cache = state.clone();
     db::write(&state.pool, move |conn| {
-        let before = E::load(conn, &id)?;
+        let before = current::<E>(conn, &cache.renders, &id)?;
         if_match.check(before.version())?;
         E::delete(conn, &actor, &before)
     })
@@ -347,9 +375,13 @@ pub async fn upsert<E: ExternallyKeyed>(
     .await?;
     Ok(match outcome {
         Outcome::Created(e) => {
-            http::created(format!("{}/{}", E::COLLECTION, e.id()), e.version(), &e)
+            let r = state.renders.render(&e)?;
+            http::created_raw(format!("{}/{}", E::COLLECTION, e.id()), r.version, r.body)
         }
-        Outcome::Updated(e) | Outcome::Unchanged(e) => http::written(e.version(), &e),
+        Outcome::Updated(e) | Outcome::Unchanged(e) => {
+            let r = state.renders.render(&e)?;
+            http::written_raw(r.version, r.body)
+        }
     })
 }
 

@@ -466,11 +466,28 @@ pub fn created<T: serde::Serialize>(location: String, version: i64, body: &T) ->
         .json(body)
 }
 
+/// `created` for a record already rendered (`cache::Renders::render`).
+pub fn created_raw(location: String, version: i64, body: web::Bytes) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header(header::ContentType::json())
+        .body(body)
+}
+
 /// 200 after a write, with the new `ETag`.
 pub fn written<T: serde::Serialize>(version: i64, body: &T) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
         .json(body)
+}
+
+/// `written` for a record already rendered.
+pub fn written_raw(version: i64, body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header(header::ContentType::json())
+        .body(body)
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ fn escape(v: &str) -> String {
 
 /// The metrics text.
 pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
-    let (pool, pipelined) = (&state.pool, state.pipeline.answered());
+    let (pool, pipelined, renders) = (&state.pool, state.pipeline.answered(), &state.renders);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -163,6 +163,14 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
         POOL_WAITING.load(Ordering::Relaxed).max(0),
         pipelined,
         db_errors,
+    );
+    let (hits, misses) = renders.counts();
+    let _ = writeln!(
+        out,
+        "# HELP intl_render_cache_lookups_total Lookups of a record's rendering at its live version (GETs, list pages, and the record a write starts from), by whether it was there.\n\
+         # TYPE intl_render_cache_lookups_total counter\n\
+         intl_render_cache_lookups_total{{result=\"hit\"}} {hits}\n\
+         intl_render_cache_lookups_total{{result=\"miss\"}} {misses}"
     );
     if let Some((commits, writes)) = pool.group_commits() {
         let _ = writeln!(

@@ -50,7 +50,7 @@ string_enum!(
 const GOAL: &str = "goal";
 const PRIORITY_AREA: &str = "priority_area";
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Activity {
     pub id: String,
     /// The action plan (a document of kind `action_plan`) the activity belongs to.

@@ -64,7 +64,7 @@ string_enum!(
     }
 );
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Evaluation {
     pub id: String,
     pub subject_type: SubjectType,

@@ -57,7 +57,7 @@ string_enum!(
     }
 );
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Membership {
     pub id: String,
     pub kind: MembershipKind,

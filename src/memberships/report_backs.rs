@@ -15,7 +15,7 @@ use crate::{
     versioned_store,
 };
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportBack {
     pub id: String,
     pub membership_id: String,

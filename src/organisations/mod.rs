@@ -35,7 +35,7 @@ string_enum!(
     }
 );
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Organisation {
     pub id: String,
     #[schema(example = "North Sweden European Office")]

@@ -60,7 +60,7 @@ pub struct Partner {
     pub budget_share: Option<Money>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Project {
     pub id: String,
     #[schema(example = "NORDHEALTH")]

@@ -110,6 +110,7 @@ fn main() {
         write_path::one_audit_and_one_change_event_per_change,
         write_path::failed_requests_leave_no_trace,
         write_path::swedish_and_special_text_round_trips,
+        write_path::a_write_starts_from_the_record_it_last_wrote,
     ];
     let postgres_only: Vec<(&str, TestFn)> = tests![
         feed::a_commit_in_flight_holds_back_later_events,
