@@ -387,12 +387,13 @@ pub fn update(
 ) -> Result<Document, ApiError> {
     after.version = before.version + 1;
     after.updated_at = utc(now());
-    let n = diesel::update(
-        documents::table
-            .filter(documents::id.eq(&before.id))
-            .filter(documents::version.eq(before.version)),
+    let n = crate::db::prepared_update(
+        documents::table,
+        DocumentRow::from_api(&after),
+        documents::id
+            .eq(&before.id)
+            .and(documents::version.eq(before.version)),
     )
-    .set(DocumentRow::from_api(&after))
     .execute(conn)?;
     if n != 1 {
         return Err(ApiError::PreconditionFailed(format!(
@@ -433,16 +434,17 @@ pub fn with_input(doc: &Document, input: DocumentInput) -> Document {
 /// Soft delete: the row stays as a tombstone with a new version; the feed says `deleted`.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, doc: &Document) -> Result<(), ApiError> {
     let version = doc.version + 1;
-    let n = diesel::update(
-        documents::table
-            .filter(documents::id.eq(&doc.id))
-            .filter(documents::version.eq(doc.version)),
+    let n = crate::db::prepared_update(
+        documents::table,
+        (
+            documents::deleted_at.eq(Some(now())),
+            documents::version.eq(version),
+            documents::updated_at.eq(now()),
+        ),
+        documents::id
+            .eq(&doc.id)
+            .and(documents::version.eq(doc.version)),
     )
-    .set((
-        documents::deleted_at.eq(Some(now())),
-        documents::version.eq(version),
-        documents::updated_at.eq(now()),
-    ))
     .execute(conn)?;
     if n != 1 {
         return Err(ApiError::PreconditionFailed(format!(

@@ -440,12 +440,11 @@ pub fn patch(
         updated_at: utc(now()),
         ..before.clone()
     };
-    let n = diesel::update(
-        goals::table
-            .filter(goals::id.eq(id))
-            .filter(goals::version.eq(before.version)),
+    let n = crate::db::prepared_update(
+        goals::table,
+        GoalRow::from_api(&after),
+        goals::id.eq(id).and(goals::version.eq(before.version)),
     )
-    .set(GoalRow::from_api(&after))
     .execute(conn)?;
     if n != 1 {
         return Err(ApiError::PreconditionFailed(format!(
@@ -505,16 +504,15 @@ pub fn delete(
 
 fn tombstone(conn: &mut DbConnection, actor: &Actor, goal: &Goal) -> Result<(), ApiError> {
     let version = goal.version + 1;
-    let n = diesel::update(
-        goals::table
-            .filter(goals::id.eq(&goal.id))
-            .filter(goals::version.eq(goal.version)),
+    let n = crate::db::prepared_update(
+        goals::table,
+        (
+            goals::deleted_at.eq(Some(now())),
+            goals::version.eq(version),
+            goals::updated_at.eq(now()),
+        ),
+        goals::id.eq(&goal.id).and(goals::version.eq(goal.version)),
     )
-    .set((
-        goals::deleted_at.eq(Some(now())),
-        goals::version.eq(version),
-        goals::updated_at.eq(now()),
-    ))
     .execute(conn)?;
     if n != 1 {
         return Err(ApiError::PreconditionFailed(format!(
