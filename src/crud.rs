@@ -365,13 +365,11 @@ pub async fn upsert<E: ExternallyKeyed>(
         create_only,
         if_match,
     };
-    let outcome = db::with_conn(&state.pool, move |conn| {
-        db::transaction_if(
-            conn,
-            |conn| upsert_item::<E>(conn, &actor, &scheme, &value, input, &pre),
-            |o| o.changes(),
-        )
-    })
+    let outcome = db::write_if(
+        &state.pool,
+        move |conn| upsert_item::<E>(conn, &actor, &scheme, &value, input, &pre),
+        |o| o.changes(),
+    )
     .await?;
     Ok(match outcome {
         Outcome::Created(e) => {
@@ -799,6 +797,8 @@ pub struct BulkQuery {
 }
 
 pub const MAX_BULK_ITEMS: usize = 1000;
+/// A bulk request's items written in one turn of SQLite's writers, at most.
+const BULK_ITEMS_PER_TURN: usize = 32;
 
 /// Upserts each item in its own transaction: one bad item does not stop the others, and each
 /// item is all or nothing. An item identical to what is stored is `unchanged` and writes
@@ -837,73 +837,91 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
     let actor = state.actor(&req, &caller);
     let request_id = http::request_id(&req);
     let instance = req.path().to_string();
-    let results = db::with_conn(&state.pool, move |conn| {
-        let mut results = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            let failed = |external_id: Option<crate::links::ExternalId>, e: ApiError| BulkResult {
-                index,
-                // Echoed only when it is a well-formed id (the response schema says what one is).
-                external_id: external_id.filter(|x| {
-                    let mut c = Checks::default();
-                    c.external_ids("", std::slice::from_ref(x));
-                    c.finish().is_ok()
-                }),
-                result: BulkStatus::Failed,
-                id: None,
-                version: None,
-                problem: Some(
-                    prefixed(e, index).to_problem(Some(instance.clone()), request_id.clone()),
-                ),
-            };
-            let parsed: BulkItem<E::Input> = match http::from_value(item) {
-                Ok(p) => p,
-                Err(e) => {
-                    results.push(failed(None, e));
-                    continue;
-                }
-            };
-            let BulkItem {
-                external_id,
-                record: mut input,
-            } = parsed;
-            let (scheme, value) = (external_id.scheme.clone(), external_id.value.clone());
-            let ids = E::external_ids_mut(&mut input);
-            match ids.iter().find(|e| e.scheme == scheme) {
-                Some(e) if e.value != value => {
-                    let e = ApiError::validation(
-                        "record.external_ids",
-                        format!(
-                            "names {scheme}:{} but the item is {scheme}:{value}",
-                            e.value
-                        ),
-                    );
-                    results.push(failed(Some(external_id), e));
-                    continue;
-                }
-                Some(_) => {}
-                None => ids.push(external_id.clone()),
-            }
-            let mut c = Checks::default();
-            c.external_ids("external_id", std::slice::from_ref(&external_id));
-            if let Err(e) = c.finish().and_then(|_| E::check(&input)) {
-                results.push(failed(Some(external_id), e));
+    let failed = |index: usize, external_id: Option<crate::links::ExternalId>, e: ApiError| {
+        BulkResult {
+            index,
+            // Echoed only when it is a well-formed id (the response schema says what one is).
+            external_id: external_id.filter(|x| {
+                let mut c = Checks::default();
+                c.external_ids("", std::slice::from_ref(x));
+                c.finish().is_ok()
+            }),
+            result: BulkStatus::Failed,
+            id: None,
+            version: None,
+            problem: Some(
+                prefixed(e, index).to_problem(Some(instance.clone()), request_id.clone()),
+            ),
+        }
+    };
+    // Items that fail on their own are answered now; the others are written, in order.
+    let mut results: Vec<Option<BulkResult>> = Vec::with_capacity(items.len());
+    let mut writes = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let parsed: BulkItem<E::Input> = match http::from_value(item) {
+            Ok(p) => p,
+            Err(e) => {
+                results.push(Some(failed(index, None, e)));
                 continue;
             }
-            let outcome = db::transaction_if(
+        };
+        let BulkItem {
+            external_id,
+            record: mut input,
+        } = parsed;
+        let (scheme, value) = (external_id.scheme.clone(), external_id.value.clone());
+        let ids = E::external_ids_mut(&mut input);
+        match ids.iter().find(|e| e.scheme == scheme) {
+            Some(e) if e.value != value => {
+                let e = ApiError::validation(
+                    "record.external_ids",
+                    format!(
+                        "names {scheme}:{} but the item is {scheme}:{value}",
+                        e.value
+                    ),
+                );
+                results.push(Some(failed(index, Some(external_id), e)));
+                continue;
+            }
+            Some(_) => {}
+            None => ids.push(external_id.clone()),
+        }
+        let mut c = Checks::default();
+        c.external_ids("external_id", std::slice::from_ref(&external_id));
+        if let Err(e) = c.finish().and_then(|_| E::check(&input)) {
+            results.push(Some(failed(index, Some(external_id), e)));
+            continue;
+        }
+        results.push(None);
+        let actor = actor.clone();
+        writes.push((index, external_id, move |conn: &mut DbConnection| {
+            upsert_item::<E>(
                 conn,
-                |conn| {
-                    upsert_item::<E>(
-                        conn,
-                        &actor,
-                        &scheme,
-                        &value,
-                        input,
-                        &Preconditions::default(),
-                    )
-                },
-                |o| o.changes() && !dry_run,
-            );
-            results.push(match outcome {
+                &actor,
+                &scheme,
+                &value,
+                input,
+                &Preconditions::default(),
+            )
+        }));
+    }
+    // Each item is a write of its own, all or nothing, so one bad item stops nothing. On SQLite
+    // a chunk of them shares the writers' turn (and its COMMIT) with the other writes waiting,
+    // a chunk at a time so that those never wait for the whole request.
+    let mut writes = writes.into_iter().peekable();
+    while writes.peek().is_some() {
+        let chunk: Vec<_> = writes.by_ref().take(BULK_ITEMS_PER_TURN).collect();
+        let mut keys = Vec::with_capacity(chunk.len());
+        let mut jobs = Vec::with_capacity(chunk.len());
+        for (index, external_id, job) in chunk {
+            keys.push((index, external_id));
+            jobs.push((job, move |o: &Outcome<E>| o.changes() && !dry_run));
+        }
+        for ((index, external_id), outcome) in keys
+            .into_iter()
+            .zip(db::write_each(&state.pool, jobs).await?)
+        {
+            results[index] = Some(match outcome {
                 Ok(o) => {
                     let (result, e) = match o {
                         Outcome::Created(e) => (BulkStatus::Created, e),
@@ -922,12 +940,11 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
                     }
                 }
                 Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
-                Err(e) => failed(Some(external_id), e),
+                Err(e) => failed(index, Some(external_id), e),
             });
         }
-        Ok(results)
-    })
-    .await?;
+    }
+    let results: Vec<BulkResult> = results.into_iter().flatten().collect();
     Ok(
         HttpResponse::build(actix_web::http::StatusCode::MULTI_STATUS)
             .json(BulkResponse { dry_run, results }),

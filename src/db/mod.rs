@@ -395,33 +395,117 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    write_if(pool, f, |_| true).await
+}
+
+/// Like `write`, but what `f` did is kept only when `keep` says so: a dry run, or an upsert that
+/// turned out to change nothing, is rolled back (its savepoint, on SQLite) and still answered.
+pub async fn write_if<T, F, K>(pool: &Pool, f: F, keep: K) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    K: FnOnce(&T) -> bool + Send + 'static,
+    T: Send + 'static,
+{
+    write_each(pool, vec![(f, keep)])
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(ApiError::internal("a write was not answered")))
+}
+
+/// Writes independent of each other, in order, each all or nothing on its own as with
+/// `write_if` (a bulk request's items). On SQLite they wait for the writers' turn together, so
+/// they share its COMMIT instead of taking a turn each; on PostgreSQL they run one after
+/// another on one connection. After a write fails on the database itself (503, 500), the
+/// ones after it are not run and answer 503.
+pub async fn write_each<T, F, K>(
+    pool: &Pool,
+    writes: Vec<(F, K)>,
+) -> Result<Vec<Result<T, ApiError>>, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    K: FnOnce(&T) -> bool + Send + 'static,
+    T: Send + 'static,
+{
     let pool = pool.clone();
     let Some(writer) = pool.writer.clone() else {
-        return web::block(move || run(&mut *checkout(&pool)?, |conn| transaction(conn, f)))
-            .await
-            .map_err(ApiError::internal)?;
-    };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, ApiError>>(1);
-    let job: Job = Box::new(move |conn| {
-        let result = match conn {
-            Some(conn) => conn.transaction(f),
-            None => Err(unavailable()),
-        };
-        Box::new(move |committed| {
-            let _ = tx.send(match result {
-                Ok(_) if !committed => Err(unavailable()),
-                result => result,
-            });
+        return web::block(move || {
+            let mut conn = checkout(&pool)?;
+            let mut broken = false;
+            Ok(writes
+                .into_iter()
+                .map(|(f, keep)| {
+                    if broken {
+                        return Err(unavailable());
+                    }
+                    let r = run(&mut conn, |conn| transaction_if(conn, f, keep));
+                    broken = matches!(r, Err(ApiError::Unavailable(_) | ApiError::Internal(_)));
+                    r
+                })
+                .collect())
         })
-    });
-    lock(&writer.waiting).push(job);
-    // When this returns the write has been answered: by this turn, or by an earlier one that
-    // found it waiting.
+        .await
+        .map_err(ApiError::internal)?;
+    };
+    let mut answers = Vec::with_capacity(writes.len());
+    let mut jobs: Vec<Job> = Vec::with_capacity(writes.len());
+    for (f, keep) in writes {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, ApiError>>(1);
+        answers.push(rx);
+        jobs.push(Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => savepoint_if(conn, f, keep),
+                None => Err(unavailable()),
+            };
+            Box::new(move |committed| {
+                let _ = tx.send(match result {
+                    Ok(_) if !committed => Err(unavailable()),
+                    result => result,
+                });
+            })
+        }));
+    }
+    // Queued at once, so no other write comes between them and one turn takes them all.
+    lock(&writer.waiting).extend(jobs);
+    // When this returns the writes have been answered: by this turn, or by an earlier one that
+    // found them waiting.
     web::block(move || writer.take_turn(&pool))
         .await
         .map_err(ApiError::internal)?;
-    rx.try_recv()
-        .map_err(|_| ApiError::internal("a write was not answered"))?
+    Ok(answers
+        .into_iter()
+        .map(|rx| {
+            rx.try_recv()
+                .map_err(|_| ApiError::internal("a write was not answered"))?
+        })
+        .collect())
+}
+
+/// `f` in a savepoint of the turn's transaction, released when `keep` says so and rolled
+/// back otherwise (diesel's nested transaction rolls back on an error, so a result not kept
+/// leaves as one).
+fn savepoint_if<T, F, K>(conn: &mut DbConnection, f: F, keep: K) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    K: FnOnce(&T) -> bool,
+{
+    enum Undo<T> {
+        Failed(ApiError),
+        NotKept(T),
+    }
+    impl<T> From<diesel::result::Error> for Undo<T> {
+        fn from(e: diesel::result::Error) -> Self {
+            Undo::Failed(e.into())
+        }
+    }
+    let r = conn.transaction(|conn| match f(conn) {
+        Ok(value) if keep(&value) => Ok(value),
+        Ok(value) => Err(Undo::NotKept(value)),
+        Err(e) => Err(Undo::Failed(e)),
+    });
+    match r {
+        Ok(value) | Err(Undo::NotKept(value)) => Ok(value),
+        Err(Undo::Failed(e)) => Err(e),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
