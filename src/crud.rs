@@ -121,12 +121,19 @@ pub async fn create<E: Creatable>(
     E::check(&input)?;
     let actor = state.actor(&req, &caller);
     let e = db::write(&state.pool, move |conn| E::create(conn, &actor, input)).await?;
-    let r = state.renders.render(&e)?;
-    Ok(http::created_raw(
-        format!("{}/{}", E::COLLECTION, e.id()),
-        r.version,
-        r.body,
-    ))
+    written(&state, &e, true)
+}
+
+/// The answer to a committed write (201 with `Location` for a new record, else 200), from the
+/// record's rendering, which is kept in the render cache: only now, after the COMMIT, so a
+/// version in the cache is one the database holds.
+fn written<E: Entity>(state: &AppState, e: &E, created: bool) -> ApiResult<HttpResponse> {
+    let r = state.renders.render(e)?;
+    Ok(if created {
+        http::created_raw(format!("{}/{}", E::COLLECTION, e.id()), r.version, r.body)
+    } else {
+        http::written_raw(r.version, r.body)
+    })
 }
 
 pub async fn patch<E: Entity>(
@@ -153,9 +160,7 @@ pub async fn patch<E: Entity>(
         E::update(conn, &actor, &before, input)
     })
     .await?;
-    // Kept only now that it is committed: a version in the cache is one the database holds.
-    let r = state.renders.render(&e)?;
-    Ok(http::written_raw(r.version, r.body))
+    written(&state, &e, false)
 }
 
 /// The live record, for a write: read back from its rendering when `renders` holds its live
@@ -371,16 +376,10 @@ pub async fn upsert<E: ExternallyKeyed>(
         |o| o.changes(),
     )
     .await?;
-    Ok(match outcome {
-        Outcome::Created(e) => {
-            let r = state.renders.render(&e)?;
-            http::created_raw(format!("{}/{}", E::COLLECTION, e.id()), r.version, r.body)
-        }
-        Outcome::Updated(e) | Outcome::Unchanged(e) => {
-            let r = state.renders.render(&e)?;
-            http::written_raw(r.version, r.body)
-        }
-    })
+    match outcome {
+        Outcome::Created(e) => written(&state, &e, true),
+        Outcome::Updated(e) | Outcome::Unchanged(e) => written(&state, &e, false),
+    }
 }
 
 /// What an upsert did.

@@ -297,11 +297,11 @@ fn unavailable() -> ApiError {
     )
 }
 
-/// Runs `f` with a pooled connection on a blocking thread, for work that manages its own
-/// transactions (one per item of a batch). A connection whose work failed with a database
+/// Runs `f` with a pooled connection on a blocking thread (`query`'s way when no connection is
+/// idle). A connection whose work failed with a database
 /// error (unreachable, dropped, broken) is not given back to the pool: the next request gets a
 /// fresh one.
-pub async fn with_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+async fn with_conn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
@@ -414,9 +414,10 @@ where
 
 /// Writes independent of each other, in order, each all or nothing on its own as with
 /// `write_if` (a bulk request's items). On SQLite they wait for the writers' turn together, so
-/// they share its COMMIT instead of taking a turn each; on PostgreSQL they run one after
-/// another on one connection. After a write fails on the database itself (503, 500), the
-/// ones after it are not run and answer 503.
+/// they share its COMMIT instead of taking a turn each (if that COMMIT fails, all of them
+/// answer 503). On PostgreSQL they run one after another on one connection; after one fails on
+/// the database itself (503, 500), the connection is dropped and the ones after it answer 503
+/// without being run.
 pub async fn write_each<T, F, K>(
     pool: &Pool,
     writes: Vec<(F, K)>,
