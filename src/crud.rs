@@ -299,7 +299,7 @@ macro_rules! live_version {
             id: &str,
         ) -> $crate::error::ApiResult<Option<i64>> {
             use diesel::prelude::*;
-            Ok($crate::live_version!(query $table, id).load::<i64>(conn)?.pop())
+            Ok($crate::native!(conn, |c| $crate::live_version!(query $table, id).load::<i64>(c))?.pop())
         }
 
         fn live_version_pg(id: &str) -> $crate::error::ApiResult<$crate::db::PgStatement> {
@@ -473,6 +473,7 @@ pub enum Columns {
 pub struct Key {
     pub id: String,
     pub version: i64,
+    #[diesel(deserialize_as = crate::db::FastTimestamp)]
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -483,14 +484,6 @@ pub enum Fetched<R> {
 }
 
 impl<R> Fetched<R> {
-    /// No records, as `columns` asked.
-    pub fn empty(columns: Columns) -> Self {
-        match columns {
-            Columns::Keys => Fetched::Keys(Vec::new()),
-            Columns::Rows => Fetched::Rows(Vec::new()),
-        }
-    }
-
     /// The keys, from a query asked for `Columns::Keys`.
     pub fn into_keys(self) -> ApiResult<Vec<Key>> {
         match self {
@@ -506,27 +499,6 @@ impl<R> Fetched<R> {
             Fetched::Keys(_) => Err(ApiError::internal("a page query gave keys for rows")),
         }
     }
-}
-
-/// Loads a page query (boxed, filtered, ordered, without a select of its own) with the
-/// columns asked for: `(id, version, updated_at)` of `$table`, or `$row`.
-#[macro_export]
-macro_rules! load_listed {
-    ($query:expr, $conn:expr, $limit:expr, $columns:expr, $table:ident, $row:ty) => {{
-        let (query, limit) = ($query, $limit);
-        Ok(match $columns {
-            $crate::crud::Columns::Keys => $crate::crud::Fetched::Keys($crate::load_page!(
-                query.select(($table::id, $table::version, $table::updated_at)),
-                $conn,
-                limit
-            )?),
-            $crate::crud::Columns::Rows => $crate::crud::Fetched::Rows($crate::load_page!(
-                query.select(<$row>::as_select()),
-                $conn,
-                limit
-            )?),
-        })
-    }};
 }
 
 /// A page of a collection readable by every role: `limit` and `cursor` as in `pagination`,
@@ -687,8 +659,18 @@ macro_rules! page_query {
                     let ($c, $cf) = (&mut *conn, self);
                     $first
                 }
-                let q = $crate::page_query!(@query $crate::db::MultiBackend, $table, self, $q, $f, $body);
-                $crate::load_listed!(q, conn, self.limit, columns, $table, $row)
+                if let $crate::crud::Columns::Keys = columns {
+                    // Every list asks for its keys: on the backend's own connection (`native!`).
+                    use $crate::db::DbConnection as D;
+                    let keys = match conn {
+                        D::Sqlite(c) => $crate::page_query!(@keys diesel::sqlite::Sqlite, c, false, $table, self, $q, $f, $body),
+                        D::Postgresql(c) => $crate::page_query!(@keys diesel::pg::Pg, c, true, $table, self, $q, $f, $body),
+                    };
+                    return Ok($crate::crud::Fetched::Keys(keys?));
+                }
+                let q = $crate::page_query!(@query $crate::db::MultiBackend, $table, self, $q, $f, $body)
+                    .select(<$row>::as_select());
+                Ok($crate::crud::Fetched::Rows($crate::load_page!(q, conn, self.limit)?))
             }
 
             $crate::page_query!(@pg_keys $way, $table, |$q, $f| $body);
@@ -702,6 +684,11 @@ macro_rules! page_query {
         }
     };
     (@pg_keys pool, $($rest:tt)*) => {};
+    (@keys $db:ty, $conn:expr, $literal:expr, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
+        let q = $crate::page_query!(@query $db, $table, $self, $q, $f, $body)
+            .select(($table::id, $table::version, $table::updated_at));
+        $crate::db::page_limit(q, $self.limit, $literal).load::<$crate::crud::Key>($conn)
+    }};
     (@query $db:ty, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
         let $f = $self;
         #[allow(unused_mut)]
