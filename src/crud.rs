@@ -473,8 +473,8 @@ pub enum Columns {
 pub struct Key {
     pub id: String,
     pub version: i64,
-    #[diesel(deserialize_as = crate::db::FastTimestamp)]
-    pub updated_at: chrono::NaiveDateTime,
+    /// Only a list by `updated_since` needs it (for its cursor); the others do not read it.
+    pub updated_at: Option<crate::db::FastTimestamp>,
 }
 
 /// The answer of a page query, as `Columns` asked.
@@ -536,7 +536,7 @@ where
                     Ok(Key {
                         id: r.try_get(0)?,
                         version: r.try_get(1)?,
-                        updated_at: r.try_get(2)?,
+                        updated_at: r.try_get::<_, Option<_>>(2)?.map(crate::db::FastTimestamp),
                     })
                 })
                 .collect::<Result<Vec<_>, tokio_postgres::Error>>()
@@ -596,8 +596,12 @@ fn cached_page<E: Listed>(
     keys: Vec<Key>,
     by_updated: bool,
 ) -> Option<(Vec<web::Bytes>, Option<String>)> {
+    if by_updated && keys.iter().any(|k| k.updated_at.is_none()) {
+        return None; // (not when `updated_since` selects it) the rows' way has it
+    }
     let (keys, next) = page.finish(&state.cursor_key, keys, |k| {
-        crate::pagination::row_key(&k.id, k.updated_at, by_updated)
+        let updated_at = k.updated_at.as_ref().map_or_else(Default::default, |t| t.0);
+        crate::pagination::row_key(&k.id, updated_at, by_updated)
     });
     let bodies = keys
         .iter()
@@ -685,8 +689,17 @@ macro_rules! page_query {
     };
     (@pg_keys pool, $($rest:tt)*) => {};
     (@keys $db:ty, $conn:expr, $literal:expr, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
-        let q = $crate::page_query!(@query $db, $table, $self, $q, $f, $body)
-            .select(($table::id, $table::version, $table::updated_at));
+        use diesel::{sql_types::{Nullable, Timestamp}, IntoSql};
+        let q = $crate::page_query!(@query $db, $table, $self, $q, $f, $body);
+        // `updated_at` only for the cursor of a list by `updated_since`: reading a timestamp
+        // costs more than the rest of a key on SQLite.
+        let q = if $self.updated_since.is_some() {
+            q.select(($table::id, $table::version, $table::updated_at.nullable()))
+        } else {
+            // A bound NULL: a literal (`dsl::sql`) would make SQLite parse the statement anew
+            // each time, as diesel does not cache a statement holding SQL it cannot see into.
+            q.select(($table::id, $table::version, None::<chrono::NaiveDateTime>.into_sql::<Nullable<Timestamp>>()))
+        };
         $crate::db::page_limit(q, $self.limit, $literal).load::<$crate::crud::Key>($conn)
     }};
     (@query $db:ty, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{

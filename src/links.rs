@@ -69,20 +69,15 @@ pub fn external_ids_of(
     let q = external_ids::table
         .filter(external_ids::resource_type.eq(resource_type))
         .into_boxed();
-    let rows: Vec<(String, String, String)> = crate::filter_ids!(
-        q,
-        conn,
-        external_ids::resource_id,
-        "`external_ids`.`resource_id`",
-        ids
-    )
-    .order((external_ids::resource_id, external_ids::scheme))
-    .select((
-        external_ids::resource_id,
-        external_ids::scheme,
-        external_ids::value,
-    ))
-    .load(conn)?;
+    let rows: Vec<(String, String, String)> =
+        crate::filter_ids!(q, conn, external_ids::resource_id, ids)
+            .order((external_ids::resource_id, external_ids::scheme))
+            .select((
+                external_ids::resource_id,
+                external_ids::scheme,
+                external_ids::value,
+            ))
+            .load(conn)?;
     for (id, scheme, value) in rows {
         out.entry(id)
             .or_default()
@@ -190,24 +185,19 @@ pub fn links_of(conn: &mut DbConnection, resource_type: &str, ids: &[&str]) -> A
     let q = resource_links::table
         .filter(resource_links::resource_type.eq(resource_type))
         .into_boxed();
-    let rows: Vec<(String, String, String)> = crate::filter_ids!(
-        q,
-        conn,
-        resource_links::resource_id,
-        "`resource_links`.`resource_id`",
-        ids
-    )
-    .order((
-        resource_links::resource_id,
-        resource_links::rel,
-        resource_links::position,
-    ))
-    .select((
-        resource_links::resource_id,
-        resource_links::rel,
-        resource_links::target,
-    ))
-    .load(conn)?;
+    let rows: Vec<(String, String, String)> =
+        crate::filter_ids!(q, conn, resource_links::resource_id, ids)
+            .order((
+                resource_links::resource_id,
+                resource_links::rel,
+                resource_links::position,
+            ))
+            .select((
+                resource_links::resource_id,
+                resource_links::rel,
+                resource_links::target,
+            ))
+            .load(conn)?;
     for (id, rel, target) in rows {
         out.0.entry((rel, id)).or_default().push(target);
     }

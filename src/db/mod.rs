@@ -653,28 +653,71 @@ pub fn setting_or_insert(
 /// Filters a boxed query to rows whose `$column` is one of `$ids`, in a form the connection's
 /// statement cache keeps: diesel never caches `IN (?, ?, …)` (its SQL changes with the count),
 /// so SQLite would parse and plan the statement on every request. One id is `= ?`; several
-/// are one JSON bind on SQLite (`IN (SELECT value FROM json_each(?))`) and `= ANY($1)` on
-/// PostgreSQL, which diesel caches. `$sql` is the column as SQLite writes it (the EXPLAIN test
-/// reads filters in that form).
+/// are one JSON bind on SQLite ([`InJsonEach`]) and `= ANY($1)` on PostgreSQL, which diesel
+/// caches.
 #[macro_export]
 macro_rules! filter_ids {
-    ($query:expr, $conn:expr, $column:expr, $sql:literal, $ids:expr) => {{
+    ($query:expr, $conn:expr, $column:expr, $ids:expr) => {{
         let ids = $ids;
         match ($crate::db::is_postgres($conn), ids.len()) {
             (_, 1) => $query.filter($column.eq(&ids[0])),
-            (false, _) => $query.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
-                    $sql,
-                    " IN (SELECT value FROM json_each("
-                ))
-                .bind::<diesel::sql_types::Text, _>(
-                    serde_json::to_string(&ids).expect("ids serialise"),
-                )
-                .sql("))"),
-            ),
+            (false, _) => $query.filter($crate::db::InJsonEach::new($column, &ids)),
             _ => $query.filter($column.eq_any(ids)),
         }
     }};
+}
+
+/// `column IN (SELECT value FROM json_each(?))`, the ids as one JSON array bound (SQLite). Its
+/// SQL is the same whatever the ids, so the statement is prepared once and kept; written with
+/// `dsl::sql` it was not (diesel never caches a statement holding a literal SQL fragment).
+#[derive(Clone)]
+pub struct InJsonEach<C> {
+    column: C,
+    json: String,
+}
+
+impl<C> InJsonEach<C> {
+    pub fn new<T: serde::Serialize>(column: C, ids: &T) -> Self {
+        InJsonEach {
+            column,
+            json: serde_json::to_string(ids).expect("ids serialise"),
+        }
+    }
+}
+
+impl<C: diesel::Expression> diesel::Expression for InJsonEach<C> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<C: diesel::AppearsOnTable<QS>, QS> diesel::AppearsOnTable<QS> for InJsonEach<C> {}
+
+impl<C: diesel::expression::ValidGrouping<GB>, GB> diesel::expression::ValidGrouping<GB>
+    for InJsonEach<C>
+{
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C> diesel::query_builder::QueryId for InJsonEach<C> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C, DB> diesel::query_builder::QueryFragment<DB> for InJsonEach<C>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<diesel::sql_types::Text>,
+    C: diesel::query_builder::QueryFragment<DB>,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
 }
 
 /// A statement as diesel sends it to PostgreSQL: its SQL, and each bind's type (OID) and value
@@ -870,19 +913,12 @@ where
     }
 }
 
-/// A timestamp column read as `chrono::NaiveDateTime` (`#[diesel(deserialize_as = …)]`), for
-/// the columns every list reads. SQLite keeps timestamps as text, and diesel reads them by trying
+/// A timestamp column read as `chrono::NaiveDateTime`, for the columns lists read. SQLite keeps timestamps as text, and diesel reads them by trying
 /// chrono's format strings one after another: about 2 000 instructions a value, a third of a
 /// cached page of 50 (callgrind). The text the service writes (`%F %T%.f`) is read here by hand;
 /// anything else falls back to diesel. PostgreSQL's binary timestamps are diesel's.
 #[derive(diesel::deserialize::FromSqlRow)]
-pub struct FastTimestamp(chrono::NaiveDateTime);
-
-impl From<FastTimestamp> for chrono::NaiveDateTime {
-    fn from(t: FastTimestamp) -> Self {
-        t.0
-    }
-}
+pub struct FastTimestamp(pub chrono::NaiveDateTime);
 
 impl diesel::deserialize::FromSql<diesel::sql_types::Timestamp, diesel::sqlite::Sqlite>
     for FastTimestamp

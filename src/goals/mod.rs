@@ -192,7 +192,6 @@ fn with_serves(conn: &mut DbConnection, rows: Vec<GoalRow>) -> Result<Vec<Goal>,
             goal_serves::table.into_boxed(),
             conn,
             goal_serves::goal_id,
-            "`goal_serves`.`goal_id`",
             &ids
         )
         .select((goal_serves::goal_id, goal_serves::serves_goal_id))

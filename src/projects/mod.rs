@@ -267,7 +267,6 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
             project_partners::table.into_boxed(),
             conn,
             project_partners::project_id,
-            "`project_partners`.`project_id`",
             &ids
         )
         .order((project_partners::project_id, project_partners::position))
