@@ -682,25 +682,28 @@ macro_rules! page_query {
     };
     (@pg_keys pipelined, $table:ident, |$q:ident, $f:ident| $body:block) => {
         fn pg_keys(&self) -> $crate::error::ApiResult<Option<$crate::db::PgStatement>> {
-            let q = $crate::page_query!(@query diesel::pg::Pg, $table, self, $q, $f, $body)
-                .select(($table::id, $table::version, $table::updated_at));
+            let q = $crate::page_query!(@key_query diesel::pg::Pg, $table, self, $q, $f, $body);
             $crate::db::pg_statement(&$crate::db::page_limit(q, self.limit, true)).map(Some)
         }
     };
     (@pg_keys pool, $($rest:tt)*) => {};
     (@keys $db:ty, $conn:expr, $literal:expr, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
+        let q = $crate::page_query!(@key_query $db, $table, $self, $q, $f, $body);
+        $crate::db::page_limit(q, $self.limit, $literal).load::<$crate::crud::Key>($conn)
+    }};
+    // The keys' statement (a `Key` per row), on the pool's connection and through the pipeline.
+    (@key_query $db:ty, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
         use diesel::{sql_types::{Nullable, Timestamp}, IntoSql};
         let q = $crate::page_query!(@query $db, $table, $self, $q, $f, $body);
         // `updated_at` only for the cursor of a list by `updated_since`: reading a timestamp
         // costs more than the rest of a key on SQLite.
-        let q = if $self.updated_since.is_some() {
+        if $self.updated_since.is_some() {
             q.select(($table::id, $table::version, $table::updated_at.nullable()))
         } else {
             // A bound NULL: a literal (`dsl::sql`) would make SQLite parse the statement anew
             // each time, as diesel does not cache a statement holding SQL it cannot see into.
             q.select(($table::id, $table::version, None::<chrono::NaiveDateTime>.into_sql::<Nullable<Timestamp>>()))
-        };
-        $crate::db::page_limit(q, $self.limit, $literal).load::<$crate::crud::Key>($conn)
+        }
     }};
     (@query $db:ty, $table:ident, $self:expr, $q:ident, $f:ident, $body:block) => {{
         let $f = $self;
