@@ -664,7 +664,8 @@ macro_rules! page_query {
                     $first
                 }
                 if let $crate::crud::Columns::Keys = columns {
-                    // Every list asks for its keys: on the backend's own connection (`native!`).
+                    // Every list asks for its keys: on the backend's own connection, as `native!` runs
+                    // a query, with the key statement built for that backend.
                     use $crate::db::DbConnection as D;
                     let keys = match conn {
                         D::Sqlite(c) => $crate::page_query!(@keys diesel::sqlite::Sqlite, c, false, $table, self, $q, $f, $body),

@@ -913,10 +913,11 @@ where
     }
 }
 
-/// A timestamp column read as `chrono::NaiveDateTime`, for the columns lists read. SQLite keeps timestamps as text, and diesel reads them by trying
-/// chrono's format strings one after another: about 2 000 instructions a value, a third of a
-/// cached page of 50 (callgrind). The text the service writes (`%F %T%.f`) is read here by hand;
-/// anything else falls back to diesel. PostgreSQL's binary timestamps are diesel's.
+/// A timestamp column read as `chrono::NaiveDateTime` (a list's keys' `updated_at`). SQLite
+/// keeps timestamps as text, and diesel reads them by trying chrono's format strings one after
+/// another: about 2 000 instructions a value, a third of a cached page of 50 (callgrind). The
+/// text the service writes (`%F %T%.f`) is read here by hand; anything else falls back to
+/// diesel. PostgreSQL's binary timestamps are diesel's.
 #[derive(diesel::deserialize::FromSqlRow)]
 pub struct FastTimestamp(pub chrono::NaiveDateTime);
 
