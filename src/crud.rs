@@ -28,8 +28,9 @@ pub trait Entity: Resource + Clone + DeserializeOwned + Send + 'static {
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
     /// The live record's version, or `None`: one indexed lookup (`live_version!` makes it).
     fn live_version(conn: &mut DbConnection, id: &str) -> ApiResult<Option<i64>>;
-    /// The same lookup as a PostgreSQL statement, for `db::pipeline`.
-    fn live_version_pg(id: &str) -> ApiResult<db::PgStatement>;
+    /// The same lookup for several records at once, as a PostgreSQL statement for
+    /// `db::pipeline`: the id and version of each live record among `ids`.
+    fn live_versions_pg(ids: &[&str]) -> ApiResult<db::PgStatement>;
     fn input(&self) -> Self::Input;
     /// A 409 when the record's state forbids changes (adopted, approved, ended).
     fn ensure_writable(&self) -> ApiResult<()> {
@@ -74,16 +75,11 @@ pub async fn get<E: Entity>(
     // The lookup, sent by this worker when the pipeline can (`None`: the pool's path does it).
     let looked_up = match state
         .pipeline
-        .query(|| E::live_version_pg(&id).map(Some))
+        .live_version(E::TYPE, E::live_versions_pg, &id)
         .await
     {
-        Some(rows) => {
-            let version = rows?
-                .first()
-                .map(|r| r.try_get::<_, i64>(0))
-                .transpose()
-                .map_err(ApiError::internal)?;
-            if let Some(version) = version {
+        Some(version) => {
+            if let Some(version) = version? {
                 if let Some(body) = state.renders.get(E::TYPE, &id, version) {
                     return Ok(http::single_raw(&req, version, body));
                 }
@@ -302,9 +298,22 @@ macro_rules! live_version {
             Ok($crate::native!(conn, |c| $crate::live_version!(query $table, id).load::<i64>(c))?.pop())
         }
 
-        fn live_version_pg(id: &str) -> $crate::error::ApiResult<$crate::db::PgStatement> {
-            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            $crate::db::pg_statement_once(&$crate::live_version!(query $table, id), &SQL)
+        fn live_versions_pg(
+            ids: &[&str],
+        ) -> $crate::error::ApiResult<$crate::db::PgStatement> {
+            use diesel::prelude::*;
+            use $crate::db::pipeline::MAX_BATCH;
+            // The SQL of each number of ids, written once.
+            static SQL: [std::sync::OnceLock<String>; MAX_BATCH] =
+                [const { std::sync::OnceLock::new() }; MAX_BATCH];
+            let query = $table::table
+                .filter($crate::db::InList { column: $table::id, ids })
+                .filter($table::deleted_at.is_null())
+                .select(($table::id, $table::version));
+            match ids.len().checked_sub(1).and_then(|n| SQL.get(n)) {
+                Some(sql) => $crate::db::pg_statement_once(&query, sql),
+                None => $crate::db::pg_statement(&query),
+            }
         }
     };
     (query $table:ident, $id:expr) => {{

@@ -49,7 +49,8 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failed statement answers every request whose lookup it carried (`db::pipeline`).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),

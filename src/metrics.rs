@@ -99,7 +99,8 @@ fn escape(v: &str) -> String {
 
 /// The metrics text.
 pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
-    let (pool, pipelined, renders) = (&state.pool, state.pipeline.answered(), &state.renders);
+    let (pool, renders) = (&state.pool, &state.renders);
+    let (pipelined, statements) = (state.pipeline.answered(), state.pipeline.statements());
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -154,6 +155,9 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
          # HELP intl_db_pipelined_reads_total Key reads (a GET's version, a list page's keys) sent from the workers on their own PostgreSQL connections instead of through the pool.\n\
          # TYPE intl_db_pipelined_reads_total counter\n\
          intl_db_pipelined_reads_total {}\n\
+         # HELP intl_db_pipelined_statements_total Statements that answered those reads: a GET's version lookups made on one worker at the same time go as one statement.\n\
+         # TYPE intl_db_pipelined_statements_total counter\n\
+         intl_db_pipelined_statements_total {}\n\
          # HELP intl_db_errors_total Requests that failed on the database (503: unreachable or pool exhausted) or unexpectedly (500).\n\
          # TYPE intl_db_errors_total counter\n\
          intl_db_errors_total {}",
@@ -162,6 +166,7 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
         pool.max_size(),
         POOL_WAITING.load(Ordering::Relaxed).max(0),
         pipelined,
+        statements,
         db_errors,
     );
     let (hits, misses) = renders.counts();

@@ -18,7 +18,10 @@ use std::{
     cell::RefCell,
     collections::HashMap,
     rc::Rc,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -27,6 +30,8 @@ use tokio_postgres::{
     types::{IsNull, ToSql, Type},
     Client, Config, NoTls, Row, Statement,
 };
+
+use tokio::sync::oneshot;
 
 use super::{PgStatement, WAIT};
 use crate::{config::is_postgres_url, error::ApiError};
@@ -43,7 +48,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Pipeline {
     id: u64,
     config: Option<Config>,
-    answered: AtomicU64,
+    /// Reads answered, and the statements that answered them (fewer: `live_version`).
+    answered: Arc<AtomicU64>,
+    statements: Arc<AtomicU64>,
 }
 
 enum Slot {
@@ -62,9 +69,21 @@ struct Connection {
 /// beyond it): the filters and page sizes clients combine are bounded, but not small.
 const MAX_PREPARED: usize = 1000;
 
+/// At most this many version lookups go in one statement (`Pipeline::live_version`); more
+/// waiting at once are sent as several.
+pub const MAX_BATCH: usize = 32;
+
+/// Version lookups made on this worker and not yet sent: each one's id and where its answer goes.
+type Waiting = Vec<(
+    String,
+    oneshot::Sender<Option<Result<Option<i64>, ApiError>>>,
+)>;
+
 thread_local! {
     /// Each worker's connection, by pipeline (tests run several servers in one process).
     static SLOTS: RefCell<HashMap<u64, Slot>> = RefCell::default();
+    /// Each worker's version lookups waiting to be sent, by pipeline and record type.
+    static WAITING: RefCell<HashMap<(u64, &'static str), Waiting>> = RefCell::default();
 }
 
 /// The distinct SQL texts pipelines of this process have prepared (the first `MAX_PREPARED`):
@@ -136,13 +155,19 @@ impl Pipeline {
         Pipeline {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             config,
-            answered: AtomicU64::new(0),
+            answered: Arc::default(),
+            statements: Arc::default(),
         }
     }
 
-    /// Statements this pipeline has answered (`/metrics`).
+    /// Reads this pipeline has answered (`/metrics`).
     pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Statements that answered them (`/metrics`).
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// The rows of the statement `make` gives (made only when this worker has a connection
@@ -157,34 +182,85 @@ impl Pipeline {
             Ok(s) => s?,
             Err(e) => return Some(Err(e)),
         };
-        let types = statement
-            .types
-            .iter()
-            .map(|oid| Type::from_oid(*oid))
-            .collect::<Option<Vec<_>>>()?;
-        let binds: Vec<Bind> = statement.binds.iter().map(|b| Bind(b.as_deref())).collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
-        let answer = tokio::time::timeout(WAIT, async {
-            let prepared = conn.statement(statement.sql, &types).await?;
-            conn.client.query(&prepared, &params).await
-        })
-        .await;
-        match answer {
-            Ok(Ok(rows)) => {
-                self.answered.fetch_add(1, Ordering::Relaxed);
-                Some(Ok(rows))
-            }
-            // The pool's path answers the request, or reports the error in its own words.
-            Ok(Err(e)) => {
-                self.drop_connection(&e);
-                None
-            }
-            Err(_) => {
-                self.drop_connection(&format!("no answer within {} s", WAIT.as_secs()));
-                Some(Err(super::unavailable()))
-            }
+        let answer = conn.run(statement, self.id).await;
+        if let Some(Ok(_)) = answer {
+            self.answered.fetch_add(1, Ordering::Relaxed);
+            self.statements.fetch_add(1, Ordering::Relaxed);
         }
+        answer
+    }
+
+    /// The live version of record `id` of type `kind` (inside, `None`: no such live record), or
+    /// `None` when the caller must ask the pool instead (as `query`).
+    ///
+    /// The lookups of one type that this worker makes while serving the requests at hand go
+    /// as one statement, `versions` of their ids (rows of id and version): PostgreSQL answers
+    /// a handful of ids in one statement for little more than the cost of one, and its
+    /// backend shares the two cores with the workers. The statement is sent by a task of its
+    /// own, queued behind the requests already read, so a lone request waits for nothing.
+    pub async fn live_version(
+        &self,
+        kind: &'static str,
+        versions: fn(&[&str]) -> Result<PgStatement, ApiError>,
+        id: &str,
+    ) -> Option<Result<Option<i64>, ApiError>> {
+        let conn = self.connection()?;
+        let (tx, rx) = oneshot::channel();
+        let key = (self.id, kind);
+        let first = WAITING.with(|w| {
+            let mut w = w.borrow_mut();
+            let waiting = w.entry(key).or_default();
+            waiting.push((id.to_owned(), tx));
+            waiting.len() == 1
+        });
+        if first {
+            let (answered, statements) = (self.answered.clone(), self.statements.clone());
+            actix_web::rt::spawn(async move {
+                let mut waiting = WAITING
+                    .with(|w| w.borrow_mut().remove(&key))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .peekable();
+                let mut batches: Vec<Waiting> = Vec::new();
+                while waiting.peek().is_some() {
+                    batches.push(waiting.by_ref().take(MAX_BATCH).collect());
+                }
+                let sent = batches.iter().map(|chunk| {
+                    let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+                    let statement = versions(&ids);
+                    let conn = &conn;
+                    async move {
+                        match statement {
+                            Ok(statement) => conn.run(statement, key.0).await,
+                            Err(e) => Some(Err(e)),
+                        }
+                    }
+                });
+                let answers = futures_util::future::join_all(sent).await;
+                for (chunk, answer) in batches.into_iter().zip(answers) {
+                    let found = answer.as_ref().map(|rows| match rows {
+                        Ok(rows) => rows
+                            .iter()
+                            .map(|r| Ok((r.try_get::<_, &str>(0)?, r.try_get::<_, i64>(1)?)))
+                            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                            .map_err(ApiError::internal),
+                        Err(e) => Err(e.clone()),
+                    });
+                    if let Some(Ok(_)) = found {
+                        statements.fetch_add(1, Ordering::Relaxed);
+                        answered.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    }
+                    for (id, tx) in chunk {
+                        let _ = tx.send(found.as_ref().map(|found| match found {
+                            Ok(found) => Ok(found.iter().find(|(f, _)| *f == id).map(|(_, v)| *v)),
+                            Err(e) => Err(e.clone()),
+                        }));
+                    }
+                }
+            });
+        }
+        // The sending task gone (its worker stopping): the pool's path answers.
+        rx.await.ok().flatten()
     }
 
     /// This worker's connection when it is ready; otherwise `None`, and one is being made
@@ -217,16 +293,13 @@ impl Pipeline {
             None
         })
     }
+}
 
-    /// Drops this worker's connection after an error; the next request makes a new one.
-    fn drop_connection(&self, e: &dyn std::fmt::Display) {
-        log::warn!("pipelined read failed, the pool takes over: {e}");
-        SLOTS.with(|slots| {
-            slots
-                .borrow_mut()
-                .insert(self.id, Slot::Down(Instant::now()))
-        });
-    }
+/// Drops the connection of pipeline `id` on this worker after an error; the next request makes
+/// a new one.
+fn drop_connection(id: u64, e: &dyn std::fmt::Display) {
+    log::warn!("pipelined read failed, the pool takes over: {e}");
+    SLOTS.with(|slots| slots.borrow_mut().insert(id, Slot::Down(Instant::now())));
 }
 
 /// A pipelined connection, set up as the pool's are (`db::PG_SESSION`): its statements are
@@ -245,6 +318,36 @@ async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
 }
 
 impl Connection {
+    /// The rows of `statement`, or `None` when the pool's path must answer (a type this path
+    /// does not know, an error: the connection of pipeline `id` is dropped then).
+    async fn run(&self, statement: PgStatement, id: u64) -> Option<Result<Vec<Row>, ApiError>> {
+        let types = statement
+            .types
+            .iter()
+            .map(|oid| Type::from_oid(*oid))
+            .collect::<Option<Vec<_>>>()?;
+        let binds: Vec<Bind> = statement.binds.iter().map(|b| Bind(b.as_deref())).collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        let answer = tokio::time::timeout(WAIT, async {
+            let prepared = self.statement(statement.sql, &types).await?;
+            self.client.query(&prepared, &params).await
+        })
+        .await;
+        match answer {
+            Ok(Ok(rows)) => Some(Ok(rows)),
+            // The pool's path answers the request, or reports the error in its own words.
+            Ok(Err(e)) => {
+                drop_connection(id, &e);
+                None
+            }
+            Err(_) => {
+                drop_connection(id, &format!("no answer within {} s", WAIT.as_secs()));
+                Some(Err(super::unavailable()))
+            }
+        }
+    }
+
     /// `sql` prepared on this connection (once) with its parameters' types.
     async fn statement(
         &self,

@@ -121,6 +121,7 @@ fn main() {
         cli::seed_demo_on_postgres_writes_batches_side_by_side,
         explain::postgres_random_page_cost_unless_set,
         pipeline::postgres_reads_skip_the_pool_and_agree_with_it,
+        pipeline::postgres_gets_at_once_share_a_statement_and_each_gets_its_own,
         pipeline::postgres_list_pages_skip_the_pool_and_agree_with_it,
         pipeline::postgres_over_tls_reads_through_the_pool,
         pipeline::postgres_over_a_unix_socket_pipelines

@@ -126,6 +126,74 @@ pub async fn postgres_reads_skip_the_pool_and_agree_with_it(app: TestApp) {
     until_pipelined(&app, &other).await;
 }
 
+/// GETs made on a worker at the same time share one statement for their versions: each still
+/// gets its own record, a deleted or unknown one its 404, whatever else the statement carried.
+pub async fn postgres_gets_at_once_share_a_statement_and_each_gets_its_own(app: TestApp) {
+    let mut live = Vec::new();
+    for i in 0..6 {
+        let p = project(&app, &format!("Samtidig {i}")).await;
+        live.push((format!("/v1/projects/{}", id(&p)), p));
+    }
+    let o = app
+        .post(
+            "/v1/organisations",
+            "officer",
+            json!({"name": "Samtidig org", "kind": "network", "country": "SE"}),
+        )
+        .await;
+    o.expect(201);
+    live.push((format!("/v1/organisations/{}", id(&o.body)), o.body.clone()));
+    let deleted = format!(
+        "/v1/projects/{}",
+        id(&project(&app, "Samtidig borttagen").await)
+    );
+    app.delete(&deleted, "board").await.expect(204);
+    until_pipelined(&app, &live[0].0).await;
+
+    // Every record twice, the deleted and an unknown one, all at once; again until some of
+    // them went together (fewer statements than reads), which two workers and sixteen
+    // requests at a time make happen within a few rounds.
+    let mut shared = false;
+    for _ in 0..50 {
+        let (reads, statements) = (
+            pipelined(&app).await,
+            app.metric("intl_db_pipelined_statements_total").await,
+        );
+        let mut paths: Vec<(&str, Option<&serde_json::Value>)> = live
+            .iter()
+            .chain(&live)
+            .map(|(path, body)| (path.as_str(), Some(body)))
+            .collect();
+        paths.push((&deleted, None));
+        paths.push(("/v1/projects/01a24d94-0000-7000-8000-000000000000", None));
+        let answers =
+            futures_util::future::join_all(paths.iter().map(|(path, _)| app.get(path, "reader")))
+                .await;
+        for ((path, want), r) in paths.iter().zip(&answers) {
+            match want {
+                Some(body) => {
+                    r.expect(200);
+                    assert_eq!(&r.body, *body, "{path}");
+                }
+                None => crate::helpers::assert_problem(r, 404),
+            }
+        }
+        let (reads, statements) = (
+            pipelined(&app).await - reads,
+            app.metric("intl_db_pipelined_statements_total").await - statements,
+        );
+        assert!(
+            statements <= reads,
+            "{statements} statements, {reads} reads"
+        );
+        if statements < reads {
+            shared = true;
+            break;
+        }
+    }
+    assert!(shared, "no two GETs at once shared a statement");
+}
+
 /// PostgreSQL on this machine reached over its Unix socket: the pool (libpq) and the pipelined
 /// reads both use it (no TLS is ever used there, so the URL is served as a loopback one is).
 pub async fn postgres_over_a_unix_socket_pipelines(app: TestApp) {
