@@ -126,7 +126,7 @@ fn planned() -> ActivityStatus {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = activities, treat_none_as_null = true)]
+#[diesel(table_name = activities, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Row {
     id: String,
     document_id: String,

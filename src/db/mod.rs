@@ -910,6 +910,11 @@ where
 /// has one text, by which the cache is keyed (no static id). Before, every PATCH's UPDATE was
 /// parsed and planned again (`<unnamed>` in PostgreSQL's log, `sqlite3RunParser` in a SQLite
 /// PATCH's profile). The same SQL as diesel's `update(table.filter(filter)).set(values)`.
+///
+/// INSERTs need no such wrapper, only the row structs' `treat_none_as_default_value = false`:
+/// diesel wrote an empty optional field as `DEFAULT`, so an INSERT's text changed with the
+/// fields left empty and diesel never kept it prepared. No nullable column has a default, so
+/// NULL is what `DEFAULT` stored (test `explain::writes_keep_their_statements_prepared`).
 pub struct PreparedUpdate<T, V, W> {
     table: T,
     values: V,

@@ -224,7 +224,7 @@ pub struct AdoptRequest {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = documents, treat_none_as_null = true)]
+#[diesel(table_name = documents, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct DocumentRow {
     pub id: String,
     pub kind: String,

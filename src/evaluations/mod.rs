@@ -169,7 +169,7 @@ pub struct ApproveRequest {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = evaluations, treat_none_as_null = true)]
+#[diesel(table_name = evaluations, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Row {
     id: String,
     subject_type: String,

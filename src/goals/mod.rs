@@ -131,7 +131,7 @@ impl GoalInput {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = goals, treat_none_as_null = true)]
+#[diesel(table_name = goals, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct GoalRow {
     id: String,
     document_id: String,

@@ -173,7 +173,7 @@ pub struct EndRequest {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = memberships, treat_none_as_null = true)]
+#[diesel(table_name = memberships, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Row {
     id: String,
     kind: String,

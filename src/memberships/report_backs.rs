@@ -61,7 +61,7 @@ pub struct ReportBackInput {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = report_backs, treat_none_as_null = true)]
+#[diesel(table_name = report_backs, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Row {
     id: String,
     membership_id: String,

@@ -89,7 +89,7 @@ pub struct OrganisationInput {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = organisations, treat_none_as_null = true)]
+#[diesel(table_name = organisations, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct Row {
     id: String,
     name: String,

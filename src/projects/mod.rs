@@ -194,7 +194,7 @@ fn is_nuts(s: &str) -> bool {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = projects, treat_none_as_null = true)]
+#[diesel(table_name = projects, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Row {
     id: String,
     acronym: Option<String>,

@@ -18,6 +18,8 @@ use crate::helpers::{id, spawn, TestApp};
 static WATCHED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// (marker, SQL) of every statement a watched connection ran.
 static CAPTURED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+/// (marker, SQL) of every statement a watched connection prepared and kept.
+static KEPT: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
 fn instrument() -> Option<Box<dyn Instrumentation>> {
     let mut marker: Option<String> = None;
@@ -36,6 +38,11 @@ fn instrument() -> Option<Box<dyn Instrumentation>> {
                     let text = query.to_string();
                     let sql = text.split(" -- binds: ").next().unwrap_or("").to_string();
                     CAPTURED.lock().unwrap().push((m.clone(), sql));
+                }
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } => {
+                if let Some(m) = &marker {
+                    KEPT.lock().unwrap().push((m.clone(), sql.to_string()));
                 }
             }
             _ => {}
@@ -210,8 +217,8 @@ fn full_scans(conn: &mut intl_api::db::DbConnection, n: usize, sql: &str) -> Vec
     bad
 }
 
-pub async fn every_read_uses_an_index(app: TestApp) {
-    // A second server on this database whose connections are watched.
+/// A second server on `app`'s database whose connections are watched, and its marker.
+async fn watched(app: &TestApp) -> (TestApp, String) {
     let marker = if app.db.url.starts_with("postgres") {
         app.db.url.rsplit('/').next().unwrap().to_string()
     } else {
@@ -219,7 +226,115 @@ pub async fn every_read_uses_an_index(app: TestApp) {
     };
     WATCHED.lock().unwrap().push(marker.clone());
     diesel::connection::set_default_instrumentation(instrument).unwrap();
-    let watched = spawn(app.db.clone(), &[]).await;
+    (spawn(app.db.clone(), &[]).await, marker)
+}
+
+/// A record's INSERT and UPDATE are one statement each, whichever optional fields are empty,
+/// kept prepared on the connection: an optional field left empty was written as `DEFAULT`
+/// (diesel's default for `Insertable`), so the INSERT's text changed with the empty fields and
+/// diesel parsed and planned it on every create. diesel reports each statement it keeps.
+pub async fn writes_keep_their_statements_prepared(app: TestApp) {
+    let (watched, marker) = watched(&app).await;
+    let policy = app.policy().await;
+    let goal = app
+        .get(
+            &format!("/v1/goals?document_id={}&limit=1", id(&policy)),
+            "reader",
+        )
+        .await
+        .body["items"][0]
+        .clone();
+    let plan = id(&app.adopted("action_plan", "Handlingsplan 2028").await).to_string();
+    let bodies = [
+        (
+            "/v1/projects",
+            json!({"title": "Tom", "status": "pipeline", "region_role": "partner"}),
+            json!({"title": "Full", "status": "implementation", "region_role": "lead_partner",
+                   "acronym": "FULL", "description": "Beskrivning", "programme": "Interreg Aurora",
+                   "planned_start": "2027-01-01", "planned_end": "2028-12-31"}),
+            "description",
+        ),
+        (
+            "/v1/organisations",
+            json!({"name": "Tom org", "kind": "network"}),
+            json!({"name": "Full org", "kind": "network", "country": "SE",
+                   "website": "https://example.org"}),
+            "website",
+        ),
+        (
+            "/v1/activities",
+            json!({"document_id": plan, "kind": "eu_advocacy", "title": "Tom", "status": "planned"}),
+            json!({"document_id": plan, "kind": "eu_advocacy", "title": "Full", "status": "planned",
+                   "description": "Beskrivning", "responsible_unit": "Enheten",
+                   "planned_start": "2027-01-01", "planned_end": "2027-06-30",
+                   "goal_ids": [id(&goal)]}),
+            "description",
+        ),
+    ];
+    // Each record once with its optional fields empty and once set; each patch sets one or
+    // empties it.
+    for (path, empty, full, field) in &bodies {
+        for (body, value) in [(empty, json!("https://example.se")), (full, json!(null))] {
+            let patch = json!({ *field: value });
+            let r = watched.post(path, "officer", body.clone()).await;
+            r.expect(201);
+            let at = format!("{path}/{}", id(&r.body));
+            watched
+                .send(
+                    watched
+                        .request(reqwest::Method::PATCH, &at, Some("officer"))
+                        .header("If-Match", r.etag())
+                        .header("Content-Type", "application/merge-patch+json")
+                        .body(patch.to_string()),
+                )
+                .await
+                .expect(200);
+        }
+    }
+    let ran: std::collections::BTreeSet<String> = CAPTURED
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _)| m == &marker)
+        .map(|(_, s)| s.clone())
+        .collect();
+    let kept: std::collections::BTreeSet<String> = KEPT
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _)| m == &marker)
+        .map(|(_, s)| s.clone())
+        .collect();
+    WATCHED.lock().unwrap().retain(|m| m != &marker);
+    for table in ["projects", "organisations", "activities"] {
+        for verb in ["INSERT INTO", "UPDATE"] {
+            // diesel quotes names with " on PostgreSQL and ` on SQLite.
+            let texts: Vec<&String> = ran
+                .iter()
+                .filter(|s| {
+                    ['"', '`']
+                        .iter()
+                        .any(|q| s.starts_with(&format!("{verb} {q}{table}{q}")))
+                })
+                .collect();
+            assert_eq!(
+                texts.len(),
+                1,
+                "one {verb} {table} for two records: {texts:#?}"
+            );
+            assert!(
+                kept.contains(texts[0]),
+                "{verb} {table} not kept prepared: {}",
+                texts[0]
+            );
+        }
+    }
+    watched.handle.stop(true).await;
+}
+
+pub async fn every_read_uses_an_index(app: TestApp) {
+    // A second server on this database whose connections are watched.
+    let (watched, marker) = watched(&app).await;
 
     // Two of everything, so that every list has a second page.
     let policy = app.policy().await;

@@ -92,6 +92,7 @@ fn main() {
         reports::project_portfolio_sums_exactly_per_currency,
         reports::representatives_and_their_report_backs,
         explain::every_read_uses_an_index,
+        explain::writes_keep_their_statements_prepared,
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
