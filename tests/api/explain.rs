@@ -235,15 +235,7 @@ async fn watched(app: &TestApp) -> (TestApp, String) {
 /// diesel parsed and planned it on every create. diesel reports each statement it keeps.
 pub async fn writes_keep_their_statements_prepared(app: TestApp) {
     let (watched, marker) = watched(&app).await;
-    let policy = app.policy().await;
-    let goal = app
-        .get(
-            &format!("/v1/goals?document_id={}&limit=1", id(&policy)),
-            "reader",
-        )
-        .await
-        .body["items"][0]
-        .clone();
+    let goal = crate::activities::policy_goals(&app).await.0[0].clone();
     let plan = id(&app.adopted("action_plan", "Handlingsplan 2028").await).to_string();
     let bodies = [
         (
@@ -267,7 +259,7 @@ pub async fn writes_keep_their_statements_prepared(app: TestApp) {
             json!({"document_id": plan, "kind": "eu_advocacy", "title": "Full", "status": "planned",
                    "description": "Beskrivning", "responsible_unit": "Enheten",
                    "planned_start": "2027-01-01", "planned_end": "2027-06-30",
-                   "goal_ids": [id(&goal)]}),
+                   "goal_ids": [goal]}),
             "description",
         ),
     ];
@@ -291,20 +283,15 @@ pub async fn writes_keep_their_statements_prepared(app: TestApp) {
                 .expect(200);
         }
     }
-    let ran: std::collections::BTreeSet<String> = CAPTURED
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(m, _)| m == &marker)
-        .map(|(_, s)| s.clone())
-        .collect();
-    let kept: std::collections::BTreeSet<String> = KEPT
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(m, _)| m == &marker)
-        .map(|(_, s)| s.clone())
-        .collect();
+    let of = |store: &Mutex<Vec<(String, String)>>| -> std::collections::BTreeSet<String> {
+        let store = store.lock().unwrap();
+        store
+            .iter()
+            .filter(|(m, _)| m == &marker)
+            .map(|(_, s)| s.clone())
+            .collect()
+    };
+    let (ran, kept) = (of(&CAPTURED), of(&KEPT));
     WATCHED.lock().unwrap().retain(|m| m != &marker);
     for table in ["projects", "organisations", "activities"] {
         for verb in ["INSERT INTO", "UPDATE"] {
