@@ -218,43 +218,20 @@ impl Pipeline {
             actix_web::rt::spawn(async move {
                 let mut waiting = WAITING
                     .with(|w| w.borrow_mut().remove(&key))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .peekable();
-                let mut batches: Vec<Waiting> = Vec::new();
-                while waiting.peek().is_some() {
-                    batches.push(waiting.by_ref().take(MAX_BATCH).collect());
+                    .unwrap_or_default();
+                let mut batches = Vec::new();
+                while waiting.len() > MAX_BATCH {
+                    let rest = waiting.split_off(MAX_BATCH);
+                    batches.push(std::mem::replace(&mut waiting, rest));
                 }
-                let sent = batches.iter().map(|chunk| {
-                    let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-                    let statement = versions(&ids);
-                    let conn = &conn;
-                    async move {
-                        match statement {
-                            Ok(statement) => conn.run(statement, key.0).await,
-                            Err(e) => Some(Err(e)),
-                        }
-                    }
-                });
-                let answers = futures_util::future::join_all(sent).await;
-                for (chunk, answer) in batches.into_iter().zip(answers) {
-                    let found = answer.as_ref().map(|rows| match rows {
-                        Ok(rows) => rows
-                            .iter()
-                            .map(|r| Ok((r.try_get::<_, &str>(0)?, r.try_get::<_, i64>(1)?)))
-                            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-                            .map_err(ApiError::internal),
-                        Err(e) => Err(e.clone()),
-                    });
-                    if let Some(Ok(_)) = found {
+                batches.push(waiting);
+                let sent = batches
+                    .into_iter()
+                    .map(|batch| send_versions(&conn, key.0, versions, batch));
+                for n in futures_util::future::join_all(sent).await {
+                    if n > 0 {
                         statements.fetch_add(1, Ordering::Relaxed);
-                        answered.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    }
-                    for (id, tx) in chunk {
-                        let _ = tx.send(found.as_ref().map(|found| match found {
-                            Ok(found) => Ok(found.iter().find(|(f, _)| *f == id).map(|(_, v)| *v)),
-                            Err(e) => Err(e.clone()),
-                        }));
+                        answered.fetch_add(n as u64, Ordering::Relaxed);
                     }
                 }
             });
@@ -293,6 +270,41 @@ impl Pipeline {
             None
         })
     }
+}
+
+/// Sends one statement, `versions` of the ids in `batch` (at most `MAX_BATCH`), on `conn` (of
+/// pipeline `pipeline`) and hands each lookup its record's version, or none; a failure goes to
+/// every lookup alike. The number of lookups answered (0: the pool's path answers them).
+async fn send_versions(
+    conn: &Connection,
+    pipeline: u64,
+    versions: fn(&[&str]) -> Result<PgStatement, ApiError>,
+    batch: Waiting,
+) -> usize {
+    let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
+    let answer = match versions(&ids) {
+        Ok(statement) => conn.run(statement, pipeline).await,
+        Err(e) => Some(Err(e)),
+    };
+    let found = answer.as_ref().map(|rows| match rows {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, &str>(0)?, r.try_get::<_, i64>(1)?)))
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(ApiError::internal),
+        Err(e) => Err(e.clone()),
+    });
+    let answered = match found {
+        Some(Ok(_)) => batch.len(),
+        _ => 0,
+    };
+    for (id, tx) in batch {
+        let _ = tx.send(found.as_ref().map(|found| match found {
+            Ok(found) => Ok(found.iter().find(|(f, _)| *f == id).map(|(_, v)| *v)),
+            Err(e) => Err(e.clone()),
+        }));
+    }
+    answered
 }
 
 /// Drops the connection of pipeline `id` on this worker after an error; the next request makes
