@@ -185,7 +185,7 @@ impl GoalRow {
 
 /// Goals with their `serves` lists, from rows (one query for all the links).
 fn with_serves(conn: &mut DbConnection, rows: Vec<GoalRow>) -> Result<Vec<Goal>, ApiError> {
-    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut links: HashMap<String, Vec<String>> = HashMap::new();
     if !ids.is_empty() {
         let pairs: Vec<(String, String)> = crate::filter_ids!(

@@ -218,7 +218,7 @@ fn full_scans(conn: &mut intl_api::db::DbConnection, n: usize, sql: &str) -> Vec
 }
 
 /// A second server on `app`'s database whose connections are watched, and its marker.
-async fn watched(app: &TestApp) -> (TestApp, String) {
+async fn watched(app: &TestApp, env: &[(&str, &str)]) -> (TestApp, String) {
     let marker = if app.db.url.starts_with("postgres") {
         app.db.url.rsplit('/').next().unwrap().to_string()
     } else {
@@ -226,7 +226,112 @@ async fn watched(app: &TestApp) -> (TestApp, String) {
     };
     WATCHED.lock().unwrap().push(marker.clone());
     diesel::connection::set_default_instrumentation(instrument).unwrap();
-    (spawn(app.db.clone(), &[]).await, marker)
+    (spawn(app.db.clone(), env).await, marker)
+}
+
+/// The distinct statements of `store` captured on the connections watched under `marker`.
+fn of(store: &Mutex<Vec<(String, String)>>, marker: &str) -> std::collections::BTreeSet<String> {
+    let store = store.lock().unwrap();
+    store
+        .iter()
+        .filter(|(m, _)| m == marker)
+        .map(|(_, s)| s.clone())
+        .collect()
+}
+
+/// A page of a few records reads their links, external ids and partners with one statement
+/// each, kept prepared, and on PostgreSQL in a form it plans once: `IN ($2, $3, $4)`. As
+/// `= ANY($2)`, PostgreSQL costed the generic plan for ten ids and so planned every execution
+/// with fewer afresh (custom plans only).
+pub async fn a_small_page_reads_with_statements_planned_once(app: TestApp) {
+    let (watched, marker) = watched(&app, &[("RENDER_CACHE_MB", "0")]).await;
+    for n in 0..3 {
+        app.post(
+            "/v1/projects",
+            "officer",
+            json!({"title": format!("Litet {n}"), "region_role": "partner",
+                   "external_ids": [{"scheme": "ems", "value": format!("S{n}")}]}),
+        )
+        .await
+        .expect(201);
+    }
+    // Uncached (RENDER_CACHE_MB=0): the page is assembled from the database.
+    let page = watched.get("/v1/projects?limit=3", "reader").await;
+    page.expect(200);
+    let ids: Vec<String> = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    watched.handle.stop(true).await;
+    let (ran, kept) = (of(&CAPTURED, &marker), of(&KEPT, &marker));
+    WATCHED.lock().unwrap().retain(|m| m != &marker);
+    let pool = intl_api::db::build_pool(&app.db.url, 1);
+    let mut conn = pool.get().unwrap();
+    for table in ["resource_links", "external_ids", "project_partners"] {
+        let texts: Vec<&String> = ran
+            .iter()
+            .filter(|s| {
+                ['"', '`']
+                    .iter()
+                    .any(|q| s.starts_with("SELECT") && s.contains(&format!("FROM {q}{table}{q}")))
+            })
+            .collect();
+        assert_eq!(texts.len(), 1, "one read of {table}: {texts:#?}");
+        let sql = texts[0];
+        assert!(
+            kept.contains(sql),
+            "{table}'s read not kept prepared: {sql}"
+        );
+        let intl_api::db::DbConnection::Postgresql(c) = &mut *conn else {
+            continue;
+        };
+        // Run it as the server's connection would, eight times, and ask PostgreSQL how it
+        // planned: the first five are custom plans whatever the form; after them, the generic
+        // plan, unless PostgreSQL finds it costlier than the custom ones.
+        let mut args: Vec<String> = Vec::new();
+        if sql.contains("\"resource_type\" = $1") {
+            args.push("'project'".into());
+        }
+        let quoted = ids.iter().map(|i| format!("'{i}'"));
+        if sql.contains("= ANY($") {
+            args.push(format!("ARRAY[{}]", quoted.collect::<Vec<_>>().join(", ")));
+        } else {
+            args.extend(quoted);
+        }
+        diesel::sql_query(format!("PREPARE small_page AS {sql}"))
+            .execute(c)
+            .unwrap();
+        for _ in 0..8 {
+            diesel::sql_query(format!("EXECUTE small_page({})", args.join(", ")))
+                .execute(c)
+                .unwrap_or_else(|e| panic!("execute {sql}: {e}"));
+        }
+        #[derive(QueryableByName)]
+        struct Plans {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            generic_plans: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            custom_plans: i64,
+        }
+        let plans: Plans = diesel::sql_query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+             WHERE name = 'small_page'",
+        )
+        .get_result(c)
+        .unwrap();
+        assert!(
+            plans.generic_plans >= 3 && plans.custom_plans <= 5,
+            "{table}'s read planned {} times afresh, {} times from its kept plan: {sql}",
+            plans.custom_plans,
+            plans.generic_plans
+        );
+        diesel::sql_query("DEALLOCATE small_page")
+            .execute(c)
+            .unwrap();
+    }
 }
 
 /// A record's INSERT and UPDATE are one statement each, whichever optional fields are empty,
@@ -234,7 +339,7 @@ async fn watched(app: &TestApp) -> (TestApp, String) {
 /// (diesel's default for `Insertable`), so the INSERT's text changed with the empty fields and
 /// diesel parsed and planned it on every create. diesel reports each statement it keeps.
 pub async fn writes_keep_their_statements_prepared(app: TestApp) {
-    let (watched, marker) = watched(&app).await;
+    let (watched, marker) = watched(&app, &[]).await;
     let goal = crate::activities::policy_goals(&app).await.0[0].clone();
     let plan = id(&app.adopted("action_plan", "Handlingsplan 2028").await).to_string();
     let bodies = [
@@ -283,15 +388,7 @@ pub async fn writes_keep_their_statements_prepared(app: TestApp) {
                 .expect(200);
         }
     }
-    let of = |store: &Mutex<Vec<(String, String)>>| -> std::collections::BTreeSet<String> {
-        let store = store.lock().unwrap();
-        store
-            .iter()
-            .filter(|(m, _)| m == &marker)
-            .map(|(_, s)| s.clone())
-            .collect()
-    };
-    let (ran, kept) = (of(&CAPTURED), of(&KEPT));
+    let (ran, kept) = (of(&CAPTURED, &marker), of(&KEPT, &marker));
     WATCHED.lock().unwrap().retain(|m| m != &marker);
     for table in ["projects", "organisations", "activities"] {
         for verb in ["INSERT INTO", "UPDATE"] {
@@ -321,7 +418,7 @@ pub async fn writes_keep_their_statements_prepared(app: TestApp) {
 
 pub async fn every_read_uses_an_index(app: TestApp) {
     // A second server on this database whose connections are watched.
-    let (watched, marker) = watched(&app).await;
+    let (watched, marker) = watched(&app, &[]).await;
 
     // Two of everything, so that every list has a second page.
     let policy = app.policy().await;

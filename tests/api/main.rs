@@ -93,6 +93,7 @@ fn main() {
         reports::representatives_and_their_report_backs,
         explain::every_read_uses_an_index,
         explain::writes_keep_their_statements_prepared,
+        explain::a_small_page_reads_with_statements_planned_once,
         feed::replay_rebuilds_the_current_state,
         feed::concurrent_writers_and_a_polling_reader,
         feed::cursors_are_checked_and_survive_restarts,
