@@ -244,7 +244,6 @@ fn of(store: &Mutex<Vec<(String, String)>>, marker: &str) -> std::collections::B
 /// `= ANY($2)`, PostgreSQL costed the generic plan for ten ids and so planned every execution
 /// with fewer afresh (custom plans only).
 pub async fn a_small_page_reads_with_statements_planned_once(app: TestApp) {
-    let (watched, marker) = watched(&app, &[("RENDER_CACHE_MB", "0")]).await;
     for n in 0..3 {
         app.post(
             "/v1/projects",
@@ -255,7 +254,9 @@ pub async fn a_small_page_reads_with_statements_planned_once(app: TestApp) {
         .await
         .expect(201);
     }
-    // Uncached (RENDER_CACHE_MB=0): the page is assembled from the database.
+    // Watched from here, so that only the page's statements are captured. Uncached
+    // (RENDER_CACHE_MB=0): the page is assembled from the database.
+    let (watched, marker) = watched(&app, &[("RENDER_CACHE_MB", "0")]).await;
     let page = watched.get("/v1/projects?limit=3", "reader").await;
     page.expect(200);
     let ids: Vec<String> = page.body["items"]
