@@ -733,7 +733,8 @@ where
 /// `column IN ($1, …, $k)`, one text bind per id: a statement per number of ids, which
 /// PostgreSQL plans once each. Written as `= ANY($1)` (diesel's `eq_any`), the one statement's
 /// generic plan is costed for ten ids, so PostgreSQL planned every execution of a few ids afresh:
-/// `db::pipeline`'s batched version lookups (`live_version!`) answered a third fewer GETs.
+/// `db::pipeline`'s batched version lookups (`live_version!`) answered a third fewer GETs. Used
+/// there and, for small sets on PostgreSQL, by `filter_ids!`.
 pub struct InList<'a, C> {
     pub column: C,
     pub ids: &'a [&'a str],
