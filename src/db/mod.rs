@@ -986,6 +986,12 @@ where
 #[derive(diesel::deserialize::FromSqlRow)]
 pub struct FastTimestamp(pub chrono::NaiveDateTime);
 
+impl From<FastTimestamp> for chrono::NaiveDateTime {
+    fn from(t: FastTimestamp) -> Self {
+        t.0
+    }
+}
+
 impl diesel::deserialize::FromSql<diesel::sql_types::Timestamp, diesel::sqlite::Sqlite>
     for FastTimestamp
 {
@@ -1014,6 +1020,20 @@ impl diesel::deserialize::FromSql<diesel::sql_types::Timestamp, diesel::pg::Pg> 
             diesel::pg::Pg,
         >>::from_sql(value)
         .map(FastTimestamp)
+    }
+}
+
+/// Through `DbConnection` (the feed's rows): each backend's own impl above.
+impl
+    diesel::deserialize::FromSql<
+        diesel::sql_types::Timestamp,
+        <DbConnection as diesel::Connection>::Backend,
+    > for FastTimestamp
+{
+    fn from_sql(
+        value: <<DbConnection as diesel::Connection>::Backend as diesel::backend::Backend>::RawValue<'_>,
+    ) -> diesel::deserialize::Result<Self> {
+        value.from_sql::<Self, diesel::sql_types::Timestamp>()
     }
 }
 

@@ -145,6 +145,11 @@ pub async fn replay_rebuilds_the_current_state(app: TestApp) {
     let (events, _) = drain(&app, None, 7, "").await;
     assert!(events.len() > 60);
     assert_eq!(replay(&events), current(&app).await);
+    // An event's time is its record's `updated_at` as written (SQLite's text read by hand).
+    for e in events.iter().filter(|e| e["op"] != "deleted") {
+        let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+        assert_eq!(at(&e["at"]), at(&e["data"]["updated_at"]), "{e}");
+    }
     // A filtered feed carries only that type.
     let (projects_only, _) = drain(&app, None, 50, "&resource_type=project").await;
     assert!(
