@@ -188,6 +188,14 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
              intl_db_writes_committed_total {writes}"
         );
     }
+    if let Some(checkpoints) = pool.checkpoints() {
+        let _ = writeln!(
+            out,
+            "# HELP intl_db_checkpoints_total SQLite: checkpoints that copied the whole WAL back into the database (none while nothing is written).\n\
+             # TYPE intl_db_checkpoints_total counter\n\
+             intl_db_checkpoints_total {checkpoints}"
+        );
+    }
     if let Some((seq, age)) = feed_head {
         let _ = writeln!(
             out,

@@ -213,3 +213,45 @@ pub async fn writes_sent_together_commit_or_fail_each_on_its_own(app: TestApp) {
         assert_eq!(r.body["partners"][0]["organisation_id"], json!(org));
     }
 }
+
+/// SQLite's checkpointer copies the WAL back after the writers' COMMITs and does no work while
+/// nothing is written (an idle server stays idle). PostgreSQL has no such thread.
+pub async fn checkpoints_follow_writes_and_stop_when_idle(app: TestApp) {
+    if app.db.url.starts_with("postgres") {
+        let r = app
+            .send(app.request(reqwest::Method::GET, "/metrics", None))
+            .await;
+        assert!(!r.text.contains("intl_db_checkpoints_total"), "{}", r.text);
+        return;
+    }
+    let checkpoints = || app.metric("intl_db_checkpoints_total");
+    // Waits (in turns of the checkpointer's 25 ms) until the count moves past `n`.
+    let past = |n: f64| async move {
+        for _ in 0..200 {
+            let c = checkpoints().await;
+            if c > n {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no checkpoint after {n} within 2 s");
+    };
+    // Start-up's writes (migrations, the shipped data) are checkpointed once.
+    let settled = past(0.0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(checkpoints().await, settled, "checkpoints while idle");
+    app.post(
+        "/v1/organisations",
+        "officer",
+        json!({"name": "Skrivare", "kind": "ngo"}),
+    )
+    .await
+    .expect(201);
+    let after = past(settled).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        checkpoints().await,
+        after,
+        "checkpoints while idle after a write"
+    );
+}

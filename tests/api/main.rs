@@ -100,6 +100,7 @@ fn main() {
         concurrency::read_modify_write_clients_lose_nothing,
         concurrency::writes_sent_together_commit_or_fail_each_on_its_own,
         concurrency::a_cursor_walk_during_writes_skips_and_repeats_nothing,
+        concurrency::checkpoints_follow_writes_and_stop_when_idle,
         bulk::projects_nightly_resend_is_quiet,
         bulk::refusals,
         idempotency::a_retry_replays_and_never_executes_twice,
