@@ -99,7 +99,8 @@ fn main() {
 /// glibc gives threads that allocate at once arenas of their own (up to eight per core), and
 /// each arena keeps what was freed in it. With the database work spread over the blocking
 /// threads that was a quarter of the server's memory: peak RSS in the PostgreSQL read runs
-/// 53.6 MB with the default, 39.1 MB with two arenas, throughput unchanged (docs/performance.md).
+/// 53.6 MB with the default, 39.1 MB with two arenas, throughput unchanged
+/// (docs/performance-history.md, 21).
 /// `MALLOC_ARENA_MAX` in the environment still decides when it is set.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -131,9 +131,9 @@ pub fn connection_url(url: &str) -> String {
 /// directory) gets `sslmode=disable` unless it names an sslmode itself (or `PGSSLMODE` is set):
 /// libpq's default, `prefer`, encrypts whenever the server offers TLS, and on loopback that
 /// protects nothing yet cost both ends of every round trip (a sixth of a write's CPU: POST
-/// 1 517 -> 1 816/s, docs/performance.md). libpq never uses TLS on a Unix socket; saying so lets
-/// `pipeline` (which makes no TLS connections) serve such a URL too. Any other URL is kept as
-/// it is.
+/// 1 517 -> 1 816/s, docs/performance-history.md, 22). libpq never uses TLS on a Unix socket;
+/// saying so lets `pipeline` (which makes no TLS connections) serve such a URL too. Any other
+/// URL is kept as it is.
 pub fn plain_on_loopback(url: &str, pgsslmode_set: bool) -> String {
     let Some(rest) = url
         .strip_prefix("postgres://")

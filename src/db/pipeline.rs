@@ -4,9 +4,9 @@
 //! A cached GET needs one indexed statement (the record's live version), and so does a cached
 //! list page (its records' keys). Through the pool it is handed to a blocking thread, which
 //! sends it and sleeps until the answer, and hands the result back: four wake-ups per request,
-//! most of the server's CPU in a `perf record -a` of the GET (docs/performance.md). Here the
-//! worker writes the statement on its own connection and goes on serving; requests arriving
-//! together share the connection's round trips. The statements are diesel's
+//! most of the server's CPU in a `perf record -a` of the GET (docs/performance-history.md, 28).
+//! Here the worker writes the statement on its own connection and goes on serving; requests
+//! arriving together share the connection's round trips. The statements are diesel's
 //! (`db::pg_statement`): text and binds exactly as the pool's connection would send them.
 //!
 //! This path only ever answers what the pool's would: anything it cannot do (no TLS client, a
