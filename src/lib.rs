@@ -20,6 +20,7 @@ pub mod goals;
 pub mod http;
 pub mod idempotency;
 pub mod links;
+pub mod logsink;
 pub mod memberships;
 pub mod metrics;
 pub mod model;

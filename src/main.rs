@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use intl_api::{access::Role, auth, config::Settings, db, openapi, Application};
+use std::io::IsTerminal;
 
 #[derive(Parser)]
 #[command(version, about = "Region Västernorrland's international work API")]
@@ -86,11 +87,25 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 fn main() {
     limit_malloc_arenas();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    logger.format_timestamp_millis();
+    // A terminal gets each line as it comes, in colour; anything else gets them in batches.
+    if !std::io::stderr().is_terminal() {
+        logger.target(env_logger::Target::Pipe(Box::new(
+            intl_api::logsink::stderr(),
+        )));
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            intl_api::logsink::flush_on_panic();
+            report(info)
+        }));
+    }
+    logger.init();
     let cli = Cli::parse();
-    if let Err(e) = run(cli.command.unwrap_or(Command::Serve)) {
+    let outcome = run(cli.command.unwrap_or(Command::Serve));
+    intl_api::logsink::flush();
+    if let Err(e) = outcome {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

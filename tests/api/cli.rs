@@ -24,6 +24,16 @@ pub fn bin() -> String {
 
 /// Starts `intl-api serve` on a free port; returns the child and its base URL.
 pub fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, String) {
+    let (child, base, _) = serve_logged(data_dir, extra);
+    (child, base)
+}
+
+/// The lines the server has written to stderr so far.
+pub type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// `serve`, keeping what the server writes to stderr (a pipe: the batched log of
+/// `src/logsink.rs`).
+pub fn serve_logged(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, String, Log) {
     let mut cmd = Command::new(bin());
     cmd.arg("serve")
         .env_clear()
@@ -40,6 +50,8 @@ pub fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, Stri
     let mut child = cmd.spawn().expect("binary starts");
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let log = Log::default();
+    let kept = log.clone();
     std::thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -53,12 +65,90 @@ pub fn serve(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> (Child, Stri
                 !line.contains("JWT_SECRET=") && !line.contains(crate::helpers::SECRET),
                 "a secret reached the log"
             );
+            kept.lock().unwrap().push(line);
         }
     });
     let port = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("server reports its port");
-    (child, format!("http://127.0.0.1:{port}"))
+    (child, format!("http://127.0.0.1:{port}"), log)
+}
+
+/// Waits up to 10 s for a line of `log` holding `needle`.
+fn wait_for_line(log: &Log, needle: &str) -> bool {
+    for _ in 0..200 {
+        if log.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// The access log goes to a pipe in batches: a line still comes out while the server is idle
+/// after it, and the lines of the last requests before a SIGTERM are written before the exit.
+pub async fn access_lines_come_out_when_idle_and_before_exit(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, log) = serve_logged(dir.path(), &[]);
+    let t = token(dir.path(), "reader");
+    let get = |id: String| {
+        app.client
+            .get(format!("{base}/v1/projects?limit=1"))
+            .bearer_auth(&t)
+            .header("x-request-id", id)
+    };
+    app.send(get("idle-line-0001".into())).await.expect(200);
+    // Nothing else is asked: the flusher must write the line on its own.
+    assert!(
+        wait_for_line(&log, "request_id=idle-line-0001"),
+        "the access line of a request followed by silence never came out"
+    );
+    let access = log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.contains("request_id=idle-line-0001"))
+        .cloned()
+        .unwrap();
+    assert!(
+        access.contains("GET /v1/projects 200 "),
+        "one whole line per request: {access}"
+    );
+
+    // Many lines at once, then a stop straight away: all are written, whole, in order.
+    for i in 0..50 {
+        app.send(get(format!("last-lines-{i:04}")))
+            .await
+            .expect(200);
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(
+        wait_for_line(&log, "request_id=last-lines-0049"),
+        "the last access lines before the stop were lost"
+    );
+    let lines = log.lock().unwrap();
+    let order: Vec<usize> = (0..50)
+        .map(|i| {
+            let needle = format!("request_id=last-lines-{i:04}");
+            let found: Vec<usize> = (0..lines.len())
+                .filter(|&n| lines[n].contains(&needle))
+                .collect();
+            assert_eq!(found.len(), 1, "one line for {needle}");
+            assert!(
+                lines[found[0]].ends_with(&needle),
+                "a whole line: {}",
+                lines[found[0]]
+            );
+            found[0]
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "lines out of order");
 }
 
 pub fn token(data_dir: &std::path::Path, role: &str) -> String {

@@ -133,6 +133,7 @@ fn main() {
     let binary: Vec<(&str, TestFn)> = tests![
         cli::startup_checks_and_token_subcommand,
         cli::sigterm_finishes_in_flight_requests,
+        cli::access_lines_come_out_when_idle_and_before_exit,
         cli::seed_demo_is_marked_deterministic_and_careful,
         cli::healthcheck_subcommand,
         replicas::kill_9_under_write_load_loses_nothing_acknowledged
