@@ -191,6 +191,7 @@ pub fn routes_and_spec() -> (
                         .service(evaluations::routes::patch_evaluation)
                         .service(evaluations::routes::delete_evaluation)
                         .service(evaluations::routes::submit_evaluation)
+                        .service(evaluations::routes::send_back_evaluation)
                         .service(evaluations::routes::approve_evaluation),
                 )
                 .service(feed::list_changes)
@@ -279,7 +280,11 @@ impl Application {
     /// Prepares the database (migrations, shipped data), then binds the server (port 0 works).
     pub async fn build(settings: Settings) -> Result<Self, String> {
         let verifier = Arc::new(Verifier::new(&settings.jwt)?);
-        let pool = db::build_pool(&settings.database_url, settings.pool_size);
+        let pool = db::build_pool_with(
+            &settings.database_url,
+            settings.pool_size,
+            settings.sqlite_synchronous,
+        );
         db::start_checkpointer(&pool, &settings.database_url);
         let cursor_key = {
             let pool = pool.clone();

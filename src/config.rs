@@ -61,6 +61,28 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Bytes of rendered records kept in memory (`cache.rs`); 0 keeps none.
     pub render_cache_bytes: u64,
+    /// When SQLite syncs an acknowledged COMMIT to disk.
+    pub sqlite_synchronous: SqliteSync,
+}
+
+/// SQLite's `synchronous` setting in WAL mode. `Full` syncs the WAL at every COMMIT, so an
+/// acknowledged write survives a power cut or an operating-system crash, as on PostgreSQL;
+/// `Normal` syncs only at checkpoints, so such a crash can roll back the last acknowledged
+/// writes (a process crash loses nothing either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl SqliteSync {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "FULL",
+            SqliteSync::Normal => "NORMAL",
+        }
+    }
 }
 
 pub const DEFAULT_ISSUER: &str = "rvn-intl-api";
@@ -170,7 +192,17 @@ impl Settings {
                 }
             },
         };
+        let sqlite_synchronous = match get("SQLITE_SYNCHRONOUS").as_deref() {
+            None | Some("full") => SqliteSync::Full,
+            Some("normal") => SqliteSync::Normal,
+            Some(v) => {
+                return Err(ConfigError(format!(
+                    "SQLITE_SYNCHRONOUS must be full or normal (got {v:?})"
+                )))
+            }
+        };
         Ok(Settings {
+            sqlite_synchronous,
             workers,
             render_cache_bytes,
             database_url,
@@ -199,6 +231,23 @@ pub fn is_postgres_url(url: &str) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn sqlite_synchronous_is_full_unless_normal_is_chosen() {
+        assert_eq!(settings(&[]).unwrap().sqlite_synchronous, SqliteSync::Full);
+        assert_eq!(
+            settings(&[("SQLITE_SYNCHRONOUS", "normal")])
+                .unwrap()
+                .sqlite_synchronous,
+            SqliteSync::Normal
+        );
+        for bad in ["off", "FULL", "2"] {
+            assert!(settings(&[("SQLITE_SYNCHRONOUS", bad)])
+                .unwrap_err()
+                .0
+                .contains("SQLITE_SYNCHRONOUS"));
+        }
+    }
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars

@@ -154,9 +154,10 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::SeedDemo { scale, seed, force } => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
-            let pool = db::build_pool(
+            let pool = db::build_pool_with(
                 &settings.database_url,
                 intl_api::demo::SEED_WRITERS as u32 + 1,
+                settings.sqlite_synchronous,
             );
             intl_api::app::prepare_database(&pool)?;
             let started = std::time::Instant::now();

@@ -18,7 +18,10 @@ use diesel::{
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::{config::is_postgres_url, error::ApiError};
+use crate::{
+    config::{is_postgres_url, SqliteSync},
+    error::ApiError,
+};
 
 /// One connection type for both backends; queries written once against it run on either.
 #[derive(diesel::MultiConnection)]
@@ -108,12 +111,14 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: String,
+    synchronous: SqliteSync,
 }
 
 impl Manager {
-    pub fn new(url: &str) -> Self {
+    pub fn new(url: &str, synchronous: SqliteSync) -> Self {
         Manager {
             url: connection_url(url),
+            synchronous,
         }
     }
 }
@@ -196,15 +201,17 @@ impl ManageConnection for Manager {
         } else {
             let mut conn = diesel::SqliteConnection::establish(&self.url)
                 .map_err(r2d2::Error::ConnectionError)?;
-            // WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
-            // A page cache of 1 MB per connection instead of SQLite's 2: with rendered records
-            // cached above it (`cache.rs`) the pages it keeps are mostly index pages, and eight
+            // WAL lets readers run beside the one writer; busy_timeout waits instead of failing;
+            // `synchronous` as configured (`SqliteSync`, FULL unless chosen otherwise). A page
+            // cache of 1 MB per connection instead of SQLite's 2: with rendered records cached
+            // above it (`cache.rs`) the pages it keeps are mostly index pages, and eight
             // connections' caches were a third of the process's memory.
-            conn.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            conn.batch_execute(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
                  PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
                  PRAGMA cache_size = -1024;",
-            )
+                self.synchronous.pragma()
+            ))
             .map_err(r2d2::Error::QueryError)?;
             Ok(DbConnection::Sqlite(conn))
         }
@@ -225,9 +232,14 @@ impl ManageConnection for Manager {
 /// before it is answered 503.
 pub const WAIT: Duration = Duration::from_secs(3);
 
+/// A pool with SQLite's durable default (`SqliteSync::Full`); see `build_pool_with`.
+pub fn build_pool(url: &str, size: u32) -> Pool {
+    build_pool_with(url, size, SqliteSync::default())
+}
+
 /// Builds the pool without connecting, so the service starts (and answers 503) while the
 /// database is away; connections are made on demand.
-pub fn build_pool(url: &str, size: u32) -> Pool {
+pub fn build_pool_with(url: &str, size: u32, synchronous: SqliteSync) -> Pool {
     if !is_postgres_url(url) {
         if let Some(dir) = std::path::Path::new(url).parent() {
             if !dir.as_os_str().is_empty() {
@@ -243,7 +255,7 @@ pub fn build_pool(url: &str, size: u32) -> Pool {
         // connection the database dropped is found by the request that uses it, answered 503,
         // and thrown away (`run`), so the service recovers by itself.
         .test_on_check_out(false)
-        .build_unchecked(Manager::new(url));
+        .build_unchecked(Manager::new(url, synchronous));
     let writer = (!is_postgres_url(url)).then(|| Arc::new(Writer::default()));
     Pool { inner, writer }
 }
@@ -274,7 +286,7 @@ pub fn start_checkpointer(pool: &Pool, url: &str) {
     }
     let Some(writer) = &pool.writer else { return };
     let alive = Arc::downgrade(writer);
-    let manager = Manager::new(url);
+    let manager = Manager::new(url, SqliteSync::default());
     let started = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
