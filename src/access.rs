@@ -70,6 +70,8 @@ pub enum Action {
     DraftEvaluation,
     /// Approve a submitted evaluation.
     ApproveEvaluation,
+    /// Send a submitted evaluation back to draft.
+    SendBackEvaluation,
     /// Read the audit trail: who changed what, when, with the record before and after.
     ReadAuditTrail,
 }
@@ -89,7 +91,9 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         | Action::WriteReportBack
         | Action::DraftEvaluation => &[Board, Officer],
         Action::UpsertByExternalId => &[Board, Officer, Integrator],
-        Action::DecideMembership | Action::ApproveEvaluation => &[Board],
+        Action::DecideMembership | Action::ApproveEvaluation | Action::SendBackEvaluation => {
+            &[Board]
+        }
         Action::AdoptDocument(kind) => match kind.deciding_body() {
             DecidingBody::Council => &[Council],
             DecidingBody::Board => &[Board],
@@ -134,13 +138,96 @@ pub fn describe(action: Action) -> String {
         Action::UpsertByExternalId => "writing a record by its external id".into(),
         Action::DraftMembership => "preparing a membership".into(),
         Action::DecideMembership => {
-            "deciding about a membership (its decision, status or end)".into()
+            "deciding about a membership (its decision, status, end, or what a decision settled)"
+                .into()
         }
         Action::WriteReportBack => "writing a report-back".into(),
         Action::DraftEvaluation => "drafting or submitting an evaluation".into(),
         Action::ApproveEvaluation => "approving an evaluation".into(),
+        Action::SendBackEvaluation => "sending an evaluation back to draft".into(),
         Action::ReadAuditTrail => "reading the audit trail".into(),
     }
+}
+
+/// The access table of `shared/domain.md`, row by row in its words, with the actions each row
+/// is made of; a role may do what a row says when it may do any of them. The OpenAPI document
+/// prints it (`matrix_markdown`), and a test holds it to `shared/domain.md`.
+pub const MATRIX: &[(&str, &[Action])] = &[
+    ("read every resource", &[Action::Read]),
+    (
+        "draft / edit a document and its goals while not adopted",
+        &[Action::DraftDocument],
+    ),
+    (
+        "propose a document (draft -> proposed)",
+        &[Action::ProposeDocument],
+    ),
+    (
+        "start a revision of an adopted document",
+        &[Action::ReviseDocument],
+    ),
+    (
+        "adopt a `policy` or `goal_document`",
+        &[
+            Action::AdoptDocument(DocumentKind::Policy),
+            Action::AdoptDocument(DocumentKind::GoalDocument),
+        ],
+    ),
+    (
+        "adopt a `guideline`, `programme`, `action_plan`",
+        &[
+            Action::AdoptDocument(DocumentKind::Guideline),
+            Action::AdoptDocument(DocumentKind::Programme),
+            Action::AdoptDocument(DocumentKind::ActionPlan),
+        ],
+    ),
+    ("change an adopted document", &[]),
+    (
+        "create / edit activities, projects, organisations",
+        &[Action::EditRunningWork, Action::UpsertByExternalId],
+    ),
+    (
+        "create / end a membership, decide its continuation",
+        &[Action::DraftMembership, Action::DecideMembership],
+    ),
+    ("write report-backs", &[Action::WriteReportBack]),
+    ("draft / submit an evaluation", &[Action::DraftEvaluation]),
+    ("approve an evaluation", &[Action::ApproveEvaluation]),
+    (
+        "send a submitted evaluation back to draft",
+        &[Action::SendBackEvaluation],
+    ),
+    ("read the audit trail", &[Action::ReadAuditTrail]),
+    ("read the change feed", &[Action::Read]),
+];
+
+/// `MATRIX` as a Markdown table: `yes`, `no`, or what part of a row a role may do.
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| action | council | board | officer | integrator | reader |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for (row, actions) in MATRIX {
+        out.push_str(&format!("| {row} |"));
+        for role in Role::ALL {
+            let may: Vec<Action> = actions
+                .iter()
+                .copied()
+                .filter(|&a| is_allowed(&[role], a))
+                .collect();
+            let cell = if may.is_empty() {
+                "no".to_string()
+            } else if may.len() == actions.len() {
+                "yes".to_string()
+            } else {
+                may.iter()
+                    .map(|&a| describe(a))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 pub fn is_allowed(roles: &[Role], action: Action) -> bool {

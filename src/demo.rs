@@ -317,11 +317,12 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
     .concat();
     n.organisations = orgs.len();
 
-    // One adopted action plan a year, 2021-2027.
+    // One action plan a year, 2021-2027: drafts here, adopted once their activities are in
+    // (an adopted plan's activities change only through a revision).
     let mut plans = Vec::new();
     for year in 2021..=2027 {
         let plan = db::transaction(&mut conn, |conn| {
-            let draft = documents::insert(
+            documents::insert(
                 conn,
                 &actor,
                 DocumentInput {
@@ -338,17 +339,7 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     process_owner: None,
                 },
                 None,
-            )?;
-            let adopted = Document {
-                status: DocumentStatus::Adopted,
-                decision: Some(Decision {
-                    body: DecidingBody::Board,
-                    date: NaiveDate::from_ymd_opt(year - 1, 12, 10).expect("date"),
-                    reference: format!("RS {}-12-10 § {}", year - 1, 100 + year % 50),
-                }),
-                ..draft.clone()
-            };
-            documents::update(conn, &actor, "adopt", &draft, adopted)
+            )
         })?;
         plans.push(plan);
         n.documents += 1;
@@ -492,6 +483,21 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
     })?
     .into_iter()
     .sum();
+    for draft in &plans {
+        let year = draft.year.unwrap_or(2027);
+        db::transaction(&mut conn, |conn| {
+            let adopted = Document {
+                status: DocumentStatus::Adopted,
+                decision: Some(Decision {
+                    body: DecidingBody::Board,
+                    date: NaiveDate::from_ymd_opt(year - 1, 12, 10).expect("date"),
+                    reference: format!("RS {}-12-10 § {}", year - 1, 100 + year % 50),
+                }),
+                ..draft.clone()
+            };
+            documents::update(conn, &actor, "adopt", draft, adopted)
+        })?;
+    }
 
     // Memberships (scale / 20, at least 3), each with a report-back for representations and an
     // approved evaluation for every other one.
@@ -559,12 +565,13 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                             recommendation: Some(Recommendation::Continue),
                         },
                     )?;
-                    let submitted = evaluations::advance(conn, &actor, &e, None)?;
+                    let submitted =
+                        evaluations::advance(conn, &actor, &e, evaluations::Step::Submit)?;
                     evaluations::advance(
                         conn,
                         &actor,
                         &submitted,
-                        Some(ApproveRequest {
+                        evaluations::Step::Approve(ApproveRequest {
                             date: NaiveDate::from_ymd_opt(2026, 3, 12).expect("date"),
                             reference: "RS 2026-03-12 § 40".into(),
                         }),

@@ -142,6 +142,16 @@ impl Modify for Security {
             "A JWT with `sub`, `roles` (council, board, officer, integrator, reader), `iss`, `aud` and `exp`.".into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(http));
+        // Who may do what, from the one table the service's checks use.
+        let info = &mut openapi.info;
+        info.description = Some(format!(
+            "{}\n\n## Who may do what\n\nA refusal is a 403 naming the roles that would be \
+             allowed. What a decision fixes (a document's kind, what the board settled about a \
+             membership, a submitted evaluation, an adopted action plan's activities) changes \
+             only as each field's description says.\n\n{}",
+            info.description.clone().unwrap_or_default(),
+            crate::access::matrix_markdown()
+        ));
     }
 }
 

@@ -98,8 +98,11 @@ fn once(
 
 /// The bodies the policy names: the memberships (Mid Sweden European Office, "regionens
 /// Bryssel-kontor", and Europaforum Norra Sverige) and the representations (the regional
-/// structural fund partnership, the Interreg programmes). What the policy does not say (dates,
-/// fees, roles of representations, names of representatives, decisions) stays empty.
+/// structural fund partnership, the Interreg programmes). Each is active and rests on the
+/// decision that names it, the policy's (RF 2018-06-21 § 135); none was evaluated under the
+/// policy, so each is due for review from the start (`memberships::review_due`). What the
+/// policy does not say (dates, fees, roles of representations, names of representatives)
+/// stays empty.
 fn insert_organisations(conn: &mut DbConnection) -> Result<(), ApiError> {
     use crate::{
         crud::Creatable,
@@ -164,7 +167,11 @@ fn insert_organisations(conn: &mut DbConnection) -> Result<(), ApiError> {
                 role,
                 representative: None,
                 mandate: mandate.map(Into::into),
-                decision: None,
+                decision: Some(crate::documents::Decision {
+                    body: crate::access::DecidingBody::Council,
+                    date: NaiveDate::from_ymd_opt(2018, 6, 21).expect("valid date"),
+                    reference: POLICY_DECISION.into(),
+                }),
                 start_date: None,
                 end_date: None,
                 annual_fee: None,
@@ -175,6 +182,9 @@ fn insert_organisations(conn: &mut DbConnection) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// The council's decision that adopted the policy and named its memberships.
+const POLICY_DECISION: &str = "RF 2018-06-21 § 135";
 
 fn insert_policy(conn: &mut DbConnection) -> Result<(), ApiError> {
     let actor = Actor::system();
@@ -234,7 +244,7 @@ fn insert_policy(conn: &mut DbConnection) -> Result<(), ApiError> {
         decision: Some(Decision {
             body: DecidingBody::Council,
             date,
-            reference: "RF 2018-06-21 § 135".into(),
+            reference: POLICY_DECISION.into(),
         }),
         ..draft.clone()
     };

@@ -15,7 +15,7 @@ use crate::{
         schema::{activities, documents, resource_links},
         DbConnection,
     },
-    documents::DocumentKind,
+    documents::{DocumentKind, DocumentStatus},
     error::{ApiError, ApiResult, FieldError},
     goals, links,
     model::{new_id, now, utc, Checks},
@@ -393,6 +393,12 @@ impl Entity for Activity {
         before: &Self,
         i: ActivityInput,
     ) -> ApiResult<Self> {
+        if changes_fixed_fields(before, &i) {
+            ensure_plan_open(conn, &before.document_id, "change what its adoption fixed")?;
+            if i.document_id != before.document_id {
+                ensure_plan_open(conn, &i.document_id, "add an activity to it")?;
+            }
+        }
         check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i);
         after.version = before.version + 1;
@@ -412,6 +418,7 @@ impl Entity for Activity {
     }
 
     fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        ensure_plan_open(conn, &before.document_id, "remove an activity from it")?;
         let version = before.version + 1;
         store_tombstone(conn, &before.id, version)?;
         changes::record(conn, actor, Change::Deleted { before, version })
@@ -421,32 +428,136 @@ impl Entity for Activity {
 impl crate::crud::Creatable for Activity {
     fn create(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Self> {
         check_refs(conn, &i, None)?;
-        let t = utc(now());
-        let base = Activity {
-            id: new_id(),
-            document_id: String::new(),
-            kind: i.kind,
-            title: String::new(),
-            description: None,
-            responsible_unit: None,
-            prioritised: false,
-            status: ActivityStatus::Planned,
-            planned_start: None,
-            planned_end: None,
-            actual_start: None,
-            actual_end: None,
-            goal_ids: vec![],
-            priority_area_ids: vec![],
-            version: 1,
-            created_at: t,
-            updated_at: t,
-        };
-        let a = with_input(base, i);
-        diesel::insert_into(activities::table)
-            .values(Row::of(&a))
-            .execute(conn)?;
-        write_links(conn, &a, None)?;
-        changes::record(conn, actor, Change::Created(&a))?;
-        Ok(a)
+        ensure_plan_open(conn, &i.document_id, "add an activity to it")?;
+        insert(conn, actor, i)
     }
+}
+
+fn insert(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Activity> {
+    let t = utc(now());
+    let base = Activity {
+        id: new_id(),
+        document_id: String::new(),
+        kind: i.kind,
+        title: String::new(),
+        description: None,
+        responsible_unit: None,
+        prioritised: false,
+        status: ActivityStatus::Planned,
+        planned_start: None,
+        planned_end: None,
+        actual_start: None,
+        actual_end: None,
+        goal_ids: vec![],
+        priority_area_ids: vec![],
+        version: 1,
+        created_at: t,
+        updated_at: t,
+    };
+    let a = with_input(base, i);
+    diesel::insert_into(activities::table)
+        .values(Row::of(&a))
+        .execute(conn)?;
+    write_links(conn, &a, None)?;
+    changes::record(conn, actor, Change::Created(&a))?;
+    Ok(a)
+}
+
+/// The fields an action plan's adoption fixes for each of its activities.
+const FIXED_BY_ADOPTION: &str =
+    "document_id, kind, title, prioritised, goal_ids and priority_area_ids";
+
+/// 409 pointing at `revisions` when the action plan `document_id` is adopted or superseded:
+/// its set of activities, and what the adoption fixed for each, change only through a revision.
+fn ensure_plan_open(conn: &mut DbConnection, document_id: &str, what: &str) -> ApiResult<()> {
+    let status: Option<String> = documents::table
+        .filter(documents::id.eq(document_id))
+        .select(documents::status)
+        .first(conn)
+        .optional()?;
+    match status.as_deref().map(DocumentStatus::from_db).transpose()? {
+        Some(s) if s.is_fixed() => Err(ApiError::Conflict(format!(
+            "action plan {document_id} is {}: to {what}, make a revision with \
+             POST /v1/documents/{document_id}/revisions (it copies the activities) and have the \
+             board adopt it; follow-up fields (status, actual dates, description, responsible \
+             unit, planned dates) stay writable, {FIXED_BY_ADOPTION} do not",
+            s.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `after` changes a field that an action plan's adoption fixes.
+fn changes_fixed_fields(before: &Activity, after: &ActivityInput) -> bool {
+    before.document_id != after.document_id
+        || before.kind != after.kind
+        || before.title != after.title
+        || before.prioritised != after.prioritised
+        || !same_set(&before.goal_ids, &after.goal_ids)
+        || !same_set(&before.priority_area_ids, &after.priority_area_ids)
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort_unstable();
+    a.dedup();
+    b.sort_unstable();
+    b.dedup();
+    a == b
+}
+
+/// Deletes the activities of a draft action plan that is being deleted.
+pub fn delete_all_of_plan(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    document_id: &str,
+) -> ApiResult<()> {
+    let rows = activities::table
+        .filter(activities::document_id.eq(document_id))
+        .filter(activities::deleted_at.is_null())
+        .select(Row::as_select())
+        .load(conn)?;
+    for a in assemble(conn, rows)? {
+        let version = a.version + 1;
+        store_tombstone(conn, &a.id, version)?;
+        changes::record(
+            conn,
+            actor,
+            Change::Deleted {
+                before: &a,
+                version,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Copies the live activities of action plan `from` into its revision `to`, with links to the
+/// plan's own goals moved to their copies (`goal_copies`, from `goals::copy_tree`).
+pub fn copy_to_revision(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    from: &str,
+    to: &str,
+    goal_copies: &std::collections::HashMap<String, String>,
+) -> ApiResult<()> {
+    let rows = activities::table
+        .filter(activities::document_id.eq(from))
+        .filter(activities::deleted_at.is_null())
+        .order(activities::id)
+        .select(Row::as_select())
+        .load(conn)?;
+    let moved = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .map(|g| goal_copies.get(g).unwrap_or(g).clone())
+            .collect()
+    };
+    for a in assemble(conn, rows)? {
+        let mut input = a.input();
+        input.document_id = to.to_string();
+        input.goal_ids = moved(&a.goal_ids);
+        input.priority_area_ids = moved(&a.priority_area_ids);
+        insert(conn, actor, input)?;
+    }
+    Ok(())
 }

@@ -127,6 +127,8 @@ impl Resource for Document {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentInput {
+    /// Fixed when the document is created (it decides who adopts it); a patch may repeat it
+    /// but not change it, and a revision has its original's kind.
     pub kind: DocumentKind,
     /// 1-500 characters.
     pub title: String,
@@ -337,6 +339,21 @@ pub fn ensure_editable(doc: &Document) -> Result<(), ApiError> {
             doc.status.as_str(),
             doc.id
         )));
+    }
+    Ok(())
+}
+
+/// A document's kind, and so the body that decides it, is fixed when it is created: 422 when
+/// `input` would change it.
+pub fn ensure_same_kind(doc: &Document, input: &DocumentInput) -> Result<(), ApiError> {
+    if input.kind != doc.kind {
+        return Err(ApiError::validation(
+            "kind",
+            format!(
+                "is fixed when a document is created (this one is a {}); a revision keeps its original's kind",
+                doc.kind.as_str()
+            ),
+        ));
     }
     Ok(())
 }

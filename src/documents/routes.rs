@@ -221,6 +221,7 @@ pub async fn patch_document(
         http::merge_patch(&mut current, &patch);
         let input: DocumentInput = http::from_value(current)?;
         input.validate()?;
+        ensure_same_kind(&before, &input)?;
         if_match.check(before.version)?;
         let after = with_input(&before, input);
         update(conn, &actor, "update", &before, after)
@@ -245,7 +246,7 @@ pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiRes
     c.finish()
 }
 
-/// Delete a draft document (and its goals).
+/// Delete a draft document (and its goals, and an action plan's activities).
 #[utoipa::path(
     tag = "documents",
     security(("bearer" = [])),
@@ -276,6 +277,7 @@ pub async fn delete_document(
                 doc.status.as_str()
             )));
         }
+        crate::activities::delete_all_of_plan(conn, &actor, &doc.id)?;
         goals::delete_all_of_document(conn, &actor, &doc.id)?;
         delete(conn, &actor, &doc)
     })
@@ -363,7 +365,17 @@ pub async fn adopt_document(
     let id = id.into_inner();
     let doc = db::write(&state.pool, move |conn| {
         let before = load(conn, &id)?;
+        // A revision is decided by the body that decides its original (the kinds agree, as a
+        // kind never changes; both are checked so that no path can move a decision).
+        let original = before
+            .revision_of
+            .as_deref()
+            .map(|o| load(conn, o))
+            .transpose()?;
         caller.require(Action::AdoptDocument(before.kind))?;
+        if let Some(o) = &original {
+            caller.require(Action::AdoptDocument(o.kind))?;
+        }
         if_match.check(before.version)?;
         if before.status != DocumentStatus::Proposed {
             return Err(ApiError::Conflict(format!(
@@ -393,8 +405,7 @@ pub async fn adopt_document(
             ..before.clone()
         };
         let adopted = update(conn, &actor, "adopt", &before, after)?;
-        if let Some(old_id) = &adopted.revision_of {
-            let old = load(conn, old_id)?;
+        if let Some(old) = original {
             if old.status == DocumentStatus::Adopted {
                 let superseded = Document {
                     status: DocumentStatus::Superseded,
@@ -410,8 +421,9 @@ pub async fn adopt_document(
     Ok(http::written(doc.version, &doc))
 }
 
-/// Start a revision: a new draft copy of an adopted document and its goals. Adopting the
-/// revision supersedes the original.
+/// Start a revision: a new draft copy of an adopted document and its goals (and, for an action
+/// plan, its activities, linked to the copied goals). Adopting the revision supersedes the
+/// original; it is adopted by the body that decides the original's kind.
 #[utoipa::path(
     tag = "documents",
     security(("bearer" = [])),
@@ -473,7 +485,16 @@ pub async fn revise_document(
         input.document_version = original.document_version.map(|v| v + 1);
         input.valid_from = None;
         let revision = insert(conn, &actor, input, Some(original.id.clone()))?;
-        goals::copy_tree(conn, &actor, &original.id, &revision.id)?;
+        let goal_copies = goals::copy_tree(conn, &actor, &original.id, &revision.id)?;
+        if original.kind == DocumentKind::ActionPlan {
+            crate::activities::copy_to_revision(
+                conn,
+                &actor,
+                &original.id,
+                &revision.id,
+                &goal_copies,
+            )?;
+        }
         Ok(revision)
     })
     .await?;

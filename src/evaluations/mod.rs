@@ -382,14 +382,21 @@ impl Entity for Evaluation {
         }
     }
 
+    /// Only a draft is edited: a submitted evaluation is the board's to send back or approve,
+    /// an approved one is final.
     fn ensure_writable(&self) -> ApiResult<()> {
-        if self.status == EvaluationStatus::Approved {
-            return Err(ApiError::Conflict(format!(
+        match self.status {
+            EvaluationStatus::Draft => Ok(()),
+            EvaluationStatus::Submitted => Err(ApiError::Conflict(format!(
+                "evaluation {} is submitted and waits for the board, which approves it or sends \
+                 it back to draft with POST /v1/evaluations/{}/send-back",
+                self.id, self.id
+            ))),
+            EvaluationStatus::Approved => Err(ApiError::Conflict(format!(
                 "evaluation {} is approved and read-only",
                 self.id
-            )));
+            ))),
         }
-        Ok(())
     }
 
     fn check(i: &EvaluationInput) -> ApiResult<()> {
@@ -415,6 +422,19 @@ impl Entity for Evaluation {
         i: EvaluationInput,
     ) -> ApiResult<Self> {
         before.ensure_writable()?;
+        let mut fixed = Checks::default();
+        for (field, differs) in [
+            ("subject_type", i.subject_type != before.subject_type),
+            ("subject_id", i.subject_id != before.subject_id),
+        ] {
+            if differs {
+                fixed.add(
+                    field,
+                    "is fixed when the evaluation is created; delete this draft and create one for the other subject",
+                );
+            }
+        }
+        fixed.finish()?;
         check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i);
         after.version = before.version + 1;
@@ -477,38 +497,55 @@ impl Creatable for Evaluation {
     }
 }
 
-/// Moves an evaluation on: `submit` (draft -> submitted) or `approve` (submitted -> approved,
-/// recording the board's decision and, for a membership, its review).
+/// A step in an evaluation's life.
+pub enum Step {
+    /// draft -> submitted (board or officer).
+    Submit,
+    /// submitted -> draft (the board), so that it can be changed.
+    SendBack,
+    /// submitted -> approved (the board), recording its decision.
+    Approve(ApproveRequest),
+}
+
+/// Moves an evaluation on one step; approving records the board's decision and, for a
+/// membership, its review.
 pub fn advance(
     conn: &mut DbConnection,
     actor: &Actor,
     before: &Evaluation,
-    approve: Option<ApproveRequest>,
+    step: Step,
 ) -> ApiResult<Evaluation> {
-    let (from, to, action) = match approve {
-        None => (
+    let (from, to, action, done) = match &step {
+        Step::Submit => (
             EvaluationStatus::Draft,
             EvaluationStatus::Submitted,
             "submit",
+            "submitted",
         ),
-        Some(_) => (
+        Step::SendBack => (
+            EvaluationStatus::Submitted,
+            EvaluationStatus::Draft,
+            "send_back",
+            "sent back",
+        ),
+        Step::Approve(_) => (
             EvaluationStatus::Submitted,
             EvaluationStatus::Approved,
             "approve",
+            "approved",
         ),
     };
     if before.status != from {
         return Err(ApiError::Conflict(format!(
-            "only a {} evaluation can be {}; this one is {}",
+            "only a {} evaluation can be {done}; this one is {}",
             from.as_str(),
-            if action == "submit" {
-                "submitted"
-            } else {
-                "approved"
-            },
             before.status.as_str()
         )));
     }
+    let approve = match step {
+        Step::Approve(a) => Some(a),
+        _ => None,
+    };
     let decision = approve.map(|a| Decision {
         body: DecidingBody::Board,
         date: a.date,

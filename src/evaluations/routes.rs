@@ -218,7 +218,35 @@ pub async fn submit_evaluation(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::DraftEvaluation)?;
     http::no_body(&req, &body)?;
-    step(req, caller, state, id.into_inner(), None).await
+    step(req, caller, state, id.into_inner(), Step::Submit).await
+}
+
+/// Send a submitted evaluation back to draft (the board), so that it can be changed and
+/// submitted again.
+#[utoipa::path(
+    tag = "evaluations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Evaluation id"),
+           ("If-Match" = Option<String>, Header, description = "Act only if the evaluation still has this ETag")),
+    request_body(content = Option<crate::http::EmptyBody>, content_type = "application/json",
+        description = "None, or an empty object"),
+    responses(
+        (status = 200, description = "The evaluation, a draft again", body = Evaluation,
+            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+        PatchStatefulErrors,
+    )
+)]
+#[post("/{id}/send-back")]
+pub async fn send_back_evaluation(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::SendBackEvaluation)?;
+    http::no_body(&req, &body)?;
+    step(req, caller, state, id.into_inner(), Step::SendBack).await
 }
 
 /// Approve a submitted evaluation (the board), recording the decision. Approving an evaluation
@@ -248,7 +276,7 @@ pub async fn approve_evaluation(
     let mut c = crate::model::Checks::default();
     c.text("reference", Some(&approve.reference), true, 200);
     c.finish()?;
-    step(req, caller, state, id.into_inner(), Some(approve)).await
+    step(req, caller, state, id.into_inner(), Step::Approve(approve)).await
 }
 
 async fn step(
@@ -256,14 +284,14 @@ async fn step(
     caller: Caller,
     state: web::Data<AppState>,
     id: String,
-    approve: Option<ApproveRequest>,
+    next: Step,
 ) -> ApiResult<HttpResponse> {
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let e = db::write(&state.pool, move |conn| {
         let before = Evaluation::load(conn, &id)?;
         if_match.check(before.version)?;
-        advance(conn, &actor, &before, approve)
+        advance(conn, &actor, &before, next)
     })
     .await?;
     Ok(http::written(e.version, &e))

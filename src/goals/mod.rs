@@ -551,13 +551,14 @@ pub fn delete_all_of_document(
     Ok(())
 }
 
-/// Copies a document's goal tree into a revision: new ids, the same shape and links.
+/// Copies a document's goal tree into a revision: new ids, the same shape and links. Returns
+/// the copy's id of each goal.
 pub fn copy_tree(
     conn: &mut DbConnection,
     actor: &Actor,
     from: &str,
     to: &str,
-) -> Result<(), ApiError> {
+) -> Result<HashMap<String, String>, ApiError> {
     let mut pending = all_of_document(conn, from)?;
     let mut new_ids: HashMap<String, String> = HashMap::new();
     // Parents first, so every parent exists when its children are inserted.
@@ -591,7 +592,7 @@ pub fn copy_tree(
         }
         pending = rest;
     }
-    Ok(())
+    Ok(new_ids)
 }
 
 /// Creates a goal for the shipped data (no access check: the service itself writes it).

@@ -122,35 +122,43 @@ impl Resource for Membership {
     }
 }
 
-/// The writable fields of a membership. Only the board sets `decision` and `status`; an
-/// officer's new membership is `under_review` until the board decides.
+/// The writable fields of a membership. Fields marked *decided* are what a board decision
+/// settles: officers may set them while preparing a membership (`under_review`, no decision
+/// yet); once the board has decided, only the board changes them (403 for anyone else).
+/// Fields marked *descriptive* are edited by the board and officers alike.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembershipInput {
+    /// Decided.
     pub kind: MembershipKind,
+    /// Decided: the organisation the membership is in.
     pub organisation_id: String,
+    /// Descriptive: the region's role in the organisation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<MembershipRole>,
-    /// Only for representations; at most 200 characters.
+    /// Descriptive. Only for representations; at most 200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub representative: Option<String>,
-    /// At most 5000 characters.
+    /// Descriptive. At most 5000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mandate: Option<String>,
-    /// Board only.
+    /// Decided: the board's decision; set by the board only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// Decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<NaiveDate>,
+    /// Decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
+    /// Decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annual_fee: Option<Money>,
-    /// 1-120 months, default 12.
+    /// Decided. 1-120 months, default 12.
     #[serde(default = "twelve")]
     pub review_interval_months: i32,
-    /// Board only (`active`, `under_review`, `notice_given`); default `active` for the board,
-    /// `under_review` for an officer.
+    /// Decided: set by the board only (`active`, `under_review`, `notice_given`); default
+    /// `active` for the board, `under_review` for an officer. `ended` only through `end`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MembershipStatus>,
 }
@@ -268,12 +276,13 @@ impl Row {
     }
 }
 
-/// The review rule: from the latest approved evaluation, else the start date, else the day the
-/// membership was recorded (so one with neither is due at once), plus the interval.
+/// The review rule: from the latest approved evaluation, else the start date, else the date of
+/// the decision it rests on, else the day the membership was recorded, plus the interval.
 pub fn review_due(m: &Membership) -> NaiveDate {
     let base = m
         .last_reviewed_on
         .or(m.start_date)
+        .or(m.decision.as_ref().map(|d| d.date))
         .unwrap_or(m.created_at.date_naive());
     base.checked_add_months(Months::new(m.review_interval_months.max(0) as u32))
         .unwrap_or(base)
@@ -354,11 +363,78 @@ fn check_refs(
 }
 
 /// Only the board decides: recording a decision or moving the status needs the board's role.
-fn check_deciding(actor: &Actor, decision_changed: bool, status_changed: bool) -> ApiResult<()> {
+/// A decision recorded through the API is the board's (the shipped memberships carry the
+/// council's policy decision that named them, which stays as it is).
+fn check_deciding(
+    actor: &Actor,
+    decision: Option<&Decision>,
+    decision_changed: bool,
+    status_changed: bool,
+) -> ApiResult<()> {
     if decision_changed || status_changed {
         access::require(&actor.roles, Action::DecideMembership)?;
     }
+    if decision_changed && decision.is_some_and(|d| d.body != DecidingBody::Board) {
+        return Err(ApiError::validation(
+            "decision.body",
+            "memberships are decided by the board",
+        ));
+    }
     Ok(())
+}
+
+impl Membership {
+    /// Being prepared: `under_review` with no decision yet, so nothing is settled and officers
+    /// may still shape every field the board will decide on.
+    pub fn is_prepared(&self) -> bool {
+        self.status == MembershipStatus::UnderReview && self.decision.is_none()
+    }
+}
+
+/// The fields of `before` that a board decision settles and `i` would change.
+fn decided_fields_changed(before: &Membership, i: &MembershipInput) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut check = |field, differs: bool| {
+        if differs {
+            changed.push(field);
+        }
+    };
+    check(
+        "organisation_id",
+        before.organisation_id != i.organisation_id,
+    );
+    check("kind", before.kind != i.kind);
+    check("start_date", before.start_date != i.start_date);
+    check("end_date", before.end_date != i.end_date);
+    check(
+        "review_interval_months",
+        before.review_interval_months != i.review_interval_months,
+    );
+    check(
+        "annual_fee",
+        before.annual_fee.clone().map(Money::normalised)
+            != i.annual_fee.clone().map(Money::normalised),
+    );
+    changed
+}
+
+/// What the board decided stays the board's: once a membership is decided (not
+/// [`Membership::is_prepared`]), only the board changes the fields a decision settles.
+fn check_settled(actor: &Actor, before: &Membership, i: &MembershipInput) -> ApiResult<()> {
+    let changed = decided_fields_changed(before, i);
+    if changed.is_empty()
+        || before.is_prepared()
+        || access::is_allowed(&actor.roles, Action::DecideMembership)
+    {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(
+        access::allowed_roles(Action::DecideMembership).to_vec(),
+        format!(
+            "changing {} of a membership the board has decided",
+            changed.join(", ")
+        ),
+    ))
 }
 
 pub fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Membership> {
@@ -431,9 +507,6 @@ impl Entity for Membership {
         c.text("mandate", i.mandate.as_deref(), false, 5000);
         if let Some(d) = &i.decision {
             c.text("decision.reference", Some(&d.reference), true, 200);
-            if d.body != DecidingBody::Board {
-                c.add("decision.body", "memberships are decided by the board");
-            }
         }
         c.date_order("end_date", i.start_date, i.end_date);
         c.money("annual_fee", i.annual_fee.as_ref());
@@ -459,9 +532,11 @@ impl Entity for Membership {
         let status = i.status.unwrap_or(before.status);
         check_deciding(
             actor,
+            i.decision.as_ref(),
             i.decision != before.decision,
             status != before.status,
         )?;
+        check_settled(actor, before, &i)?;
         check_refs(conn, &i, Some(before))?;
         let mut after = with_input(before.clone(), i, status);
         after.version = before.version + 1;
@@ -480,6 +555,13 @@ impl Entity for Membership {
     }
 
     fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        if before.decision.is_some() || before.status == MembershipStatus::Ended {
+            return Err(ApiError::Conflict(format!(
+                "membership {} carries the board's decision; a decided membership is ended with \
+                 POST /v1/memberships/{}/end, not deleted",
+                before.id, before.id
+            )));
+        }
         let report: Option<String> = report_backs_table::table
             .filter(report_backs_table::membership_id.eq(&before.id))
             .filter(report_backs_table::deleted_at.is_null())
@@ -630,6 +712,7 @@ impl crate::crud::Creatable for Membership {
         let status = i.status.unwrap_or(default_status);
         check_deciding(
             actor,
+            i.decision.as_ref(),
             i.decision.is_some(),
             status != MembershipStatus::UnderReview,
         )?;

@@ -342,7 +342,7 @@ pub async fn a_small_page_reads_with_statements_planned_once(app: TestApp) {
 pub async fn writes_keep_their_statements_prepared(app: TestApp) {
     let (watched, marker) = watched(&app, &[]).await;
     let goal = crate::activities::policy_goals(&app).await.0[0].clone();
-    let plan = id(&app.adopted("action_plan", "Handlingsplan 2028").await).to_string();
+    let plan = id(&app.draft("action_plan", "Handlingsplan 2028").await).to_string();
     let bodies = [
         (
             "/v1/projects",
@@ -431,7 +431,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         .await
         .body["items"][0]
         .clone();
-    let plan = app.adopted("action_plan", "Handlingsplan 2027").await;
+    let plan = app.draft("action_plan", "Handlingsplan 2027").await;
     let plan_id = id(&plan);
     let mut orgs = Vec::new();
     let mut projects = Vec::new();

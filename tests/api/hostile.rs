@@ -225,6 +225,12 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
         ),
         (
             p.clone(),
+            format!("/v1/evaluations/{evaluation2}/send-back"),
+            "board",
+            json!({}),
+        ),
+        (
+            p.clone(),
             format!("/v1/evaluations/{evaluation2}/approve"),
             "board",
             decision.clone(),

@@ -7,7 +7,9 @@ mod auth;
 mod bulk;
 mod cli;
 mod concurrency;
+mod decided;
 mod documents;
+mod durability;
 mod errors;
 mod evaluations;
 mod explain;
@@ -57,6 +59,12 @@ fn main() {
         documents::revision_supersedes_original,
         documents::list_filters_and_pagination,
         documents::validation_names_fields,
+        decided::document_steps_keep_each_decision_with_its_body,
+        decided::a_document_keeps_its_kind,
+        decided::what_the_board_decided_about_a_membership_stays_the_boards,
+        decided::a_submitted_evaluation_is_the_boards,
+        decided::an_adopted_action_plan_holds,
+        decided::the_spec_states_the_access_table_of_the_domain,
         errors::unknown_routes_and_methods,
         errors::body_errors,
         errors::request_id_is_echoed_or_generated,
@@ -136,6 +144,7 @@ fn main() {
         cli::access_lines_come_out_when_idle_and_before_exit,
         cli::seed_demo_is_marked_deterministic_and_careful,
         cli::healthcheck_subcommand,
+        durability::sqlite_syncs_every_commit_unless_told_otherwise,
         replicas::kill_9_under_write_load_loses_nothing_acknowledged
     ];
 

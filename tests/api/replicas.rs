@@ -236,7 +236,8 @@ pub async fn three_instances_migrate_an_empty_database_once(app: TestApp) {
         ),
         1
     );
-    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM decisions"), 1);
+    // The policy's adoption, and the same decision under each of its four memberships.
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM decisions"), 5);
     assert_eq!(
         count(
             &mut c,

@@ -356,12 +356,19 @@ pub async fn membership_reviews_due_on_a_date(app: TestApp) {
     let path = "/v1/reports/membership-reviews?as_of=2026-06-01";
     let r = json_of(&app, path).await;
     assert_eq!(r["as_of"], "2026-06-01");
-    let items = r["items"].as_array().unwrap();
+    let all = r["items"].as_array().unwrap();
+    // The shipped memberships, never evaluated under the policy, are the most overdue: a year
+    // after the policy's decision that they rest on.
+    assert_eq!(all.len(), 6, "{r}");
+    for shipped in &all[..4] {
+        assert_eq!(shipped["next_review_due"], "2019-06-21");
+        assert_eq!(shipped["review_state"], "overdue");
+    }
+    let items = &all[4..];
     let ids: Vec<&str> = items
         .iter()
         .map(|i| i["membership_id"].as_str().unwrap())
         .collect();
-    // The shipped memberships are due a year after they were recorded, so not yet.
     assert_eq!(ids, [m1.as_str(), m2.as_str()], "{r}");
     assert_eq!(items[0]["next_review_due"], "2026-03-01");
     assert_eq!(items[0]["review_state"], "overdue");
@@ -382,24 +389,29 @@ pub async fn membership_reviews_due_on_a_date(app: TestApp) {
         "/v1/reports/membership-reviews?as_of=2026-06-01&within_days=30",
     )
     .await;
-    let ids: Vec<&str> = r["items"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<&str> = r["items"].as_array().unwrap()[4..]
         .iter()
         .map(|i| i["membership_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [m1.as_str(), m2.as_str(), m3.as_str()]);
-    assert_eq!(r["items"][2]["days_overdue"], -30);
-    // Only representations: none of these.
+    assert_eq!(r["items"][6]["days_overdue"], -30);
+    // Only representations: none of these, the two shipped ones.
     let r = json_of(
         &app,
         "/v1/reports/membership-reviews?as_of=2026-06-01&kind=representation",
     )
     .await;
-    assert_eq!(r["items"], json!([]));
+    let kinds: Vec<&Value> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["kind"])
+        .collect();
+    assert_eq!(kinds, [&json!("representation"), &json!("representation")]);
 
-    let (_, rows) = csv(&app, path).await;
-    assert_eq!(rows.len(), 2);
+    let (_, mut rows) = csv(&app, path).await;
+    assert_eq!(rows.len(), 6);
+    rows.drain(..4);
     assert_eq!(rows[0]["membership_id"], m1);
     assert_eq!(rows[0]["annual_fee"], "12500.00");
     assert_eq!(rows[0]["annual_fee_currency"], "EUR");

@@ -109,18 +109,51 @@ pub async fn policy_2018_is_loaded_once(app: TestApp) {
             "representation"
         ]
     );
+    // Each rests on the council's decision that names it, the policy's, and none was ever
+    // evaluated under the policy: each is due for review from the start.
+    let today = chrono::Utc::now().date_naive().to_string();
     for m in &ms {
         assert_eq!(m["status"], "active");
-        for empty in [
-            "start_date",
-            "end_date",
-            "annual_fee",
-            "decision",
-            "representative",
-        ] {
+        assert_eq!(
+            m["decision"],
+            serde_json::json!({"body": "council", "date": "2018-06-21", "reference": "RF 2018-06-21 § 135"})
+        );
+        assert_eq!(m["last_reviewed_on"], Value::Null);
+        assert!(
+            m["next_review_due"].as_str().unwrap() <= today.as_str(),
+            "not due: {m}"
+        );
+        for empty in ["start_date", "end_date", "annual_fee", "representative"] {
             assert_eq!(m[empty], Value::Null, "{empty} was invented: {m}");
         }
     }
+    let due = app.get("/v1/reports/membership-reviews", "reader").await;
+    due.expect(200);
+    let due = due.body["items"].as_array().unwrap();
+    assert_eq!(due.len(), 4, "{due:?}");
+    assert!(
+        due.iter().all(|d| d["review_state"] == "overdue"),
+        "{due:?}"
+    );
+    // The officers' edits of descriptive fields still work on them, and the board's decision
+    // on them stays the council's until the board decides anew.
+    let first = ms[0]["id"].as_str().unwrap();
+    let r = app
+        .patch(
+            &format!("/v1/memberships/{first}"),
+            "officer",
+            serde_json::json!({"role": "delegate"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["decision"]["body"], "council");
+    app.patch(
+        &format!("/v1/memberships/{first}"),
+        "officer",
+        serde_json::json!({"review_interval_months": 24}),
+    )
+    .await
+    .expect(403);
 
     // A restart on the same database loads nothing again.
     let before = app.snapshot();

@@ -198,11 +198,18 @@ pub async fn audit_trail_and_register_are_append_only_in_the_database(app: TestA
 }
 
 pub async fn decision_register(app: TestApp) {
-    // The shipped policy's adoption is there from the start.
+    // The shipped policy's adoption is there from the start, and the same decision as the one
+    // the shipped memberships and representations rest on.
     let r = app.get("/v1/decisions", "reader").await;
     r.expect(200);
     let shipped = items(&r);
-    assert_eq!(shipped.len(), 1, "{}", r.text);
+    assert_eq!(shipped.len(), 5, "{}", r.text);
+    for m in &shipped[1..] {
+        assert_eq!(m["kind"], "membership_decision");
+        assert_eq!(m["body"], "council");
+        assert_eq!(m["reference"], "RF 2018-06-21 § 135");
+        assert_eq!(m["resource_type"], "membership");
+    }
     assert_eq!(shipped[0]["kind"], "adoption");
     assert_eq!(shipped[0]["body"], "council");
     assert_eq!(shipped[0]["date"], "2018-06-21");
@@ -233,7 +240,7 @@ pub async fn decision_register(app: TestApp) {
         .await;
     m.expect(201);
     let mid = id(&m.body);
-    assert_eq!(items(&app.get("/v1/decisions", "reader").await).len(), 2);
+    assert_eq!(items(&app.get("/v1/decisions", "reader").await).len(), 6);
     app.patch(
         &format!("/v1/memberships/{mid}"),
         "board",
@@ -291,7 +298,9 @@ pub async fn decision_register(app: TestApp) {
 
     let r = app.get("/v1/decisions", "integrator").await;
     r.expect(200);
-    let all = items(&r);
+    let mut all = items(&r);
+    // Past the shipped memberships' decisions (checked above).
+    all.drain(1..5);
     let kinds: Vec<&str> = all.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -339,8 +348,15 @@ pub async fn decision_register(app: TestApp) {
     assert_eq!(r.body["version"], all[4]["resource_version"]);
 
     // Filters.
-    assert_eq!(kinds_of(&app, "body=council").await, ["adoption"]);
-    assert_eq!(kinds_of(&app, "year=2018").await, ["adoption"]);
+    let shipped_kinds = [
+        "adoption",
+        "membership_decision",
+        "membership_decision",
+        "membership_decision",
+        "membership_decision",
+    ];
+    assert_eq!(kinds_of(&app, "body=council").await, shipped_kinds);
+    assert_eq!(kinds_of(&app, "year=2018").await, shipped_kinds);
     assert_eq!(kinds_of(&app, "year=2024").await, ["membership_decision"]);
     assert_eq!(
         kinds_of(&app, "body=board&year=2026").await,
@@ -353,13 +369,14 @@ pub async fn decision_register(app: TestApp) {
     );
     assert!(kinds_of(&app, "year=1999").await.is_empty());
     // Pages.
-    let r = app.get("/v1/decisions?limit=2", "reader").await;
-    assert_eq!(items(&r).len(), 2);
+    let r = app.get("/v1/decisions?limit=5", "reader").await;
+    assert_eq!(items(&r).len(), 5);
     let c = r.body["next_cursor"].as_str().unwrap();
     let r = app
         .get(&format!("/v1/decisions?limit=2&cursor={c}"), "reader")
         .await;
-    assert_eq!(items(&r)[0]["kind"], "membership_decision");
+    assert_eq!(items(&r)[0]["resource_id"], plan["id"]);
+    assert_eq!(items(&r)[1]["kind"], "membership_decision");
 
     // Every role reads it; bad filters are 422 naming the field; no token is 401.
     for role in ALL_ROLES {
@@ -491,7 +508,7 @@ pub async fn point_in_time_reads(app: TestApp) {
         .await
         .body
         .clone();
-    let act = app.post("/v1/activities", "officer", json!({"document_id": plan_id, "kind": "eu_advocacy", "title": "Bevaka EU:s sammanhållningspolitik", "status": "planned"})).await;
+    let act = app.post("/v1/activities", "officer", json!({"document_id": id(&draft), "kind": "eu_advocacy", "title": "Bevaka EU:s sammanhållningspolitik", "status": "planned"})).await;
     act.expect(201);
     let m = app
         .post(
