@@ -51,6 +51,7 @@ impl AppState {
             sub: caller.sub.clone(),
             roles: caller.roles.clone(),
             request_id: h::request_id(req),
+            correlation_id: h::correlation_id(req),
         }
     }
 }

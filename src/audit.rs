@@ -67,8 +67,11 @@ pub struct AuditEvent {
     /// The record after the change; null for a delete.
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
-    /// The `X-Request-Id` of the request that made the change.
+    /// The service's id of the request that made the change (its `X-Request-Id` response
+    /// header).
     pub request_id: Option<String>,
+    /// The `X-Request-Id` the client sent with that request, if any: its own correlation hint.
+    pub correlation_id: Option<String>,
 }
 
 /// A page of audit events (the list envelope, with the items' schema named).
@@ -93,6 +96,7 @@ struct Row {
     before_data: Option<String>,
     after_data: Option<String>,
     request_id: Option<String>,
+    correlation_id: Option<String>,
 }
 
 fn parse_json(s: Option<String>) -> ApiResult<Option<serde_json::Value>> {
@@ -117,6 +121,7 @@ impl Row {
             before: parse_json(self.before_data)?,
             after: parse_json(self.after_data)?,
             request_id: self.request_id,
+            correlation_id: self.correlation_id,
         })
     }
 }

@@ -60,6 +60,7 @@ enum Keys {
 pub struct Verifier {
     keys: Keys,
     validation: Validation,
+    max_ttl_seconds: u64,
     /// Tokens this instance has verified, with their callers: a caller sends the same token
     /// with every request until it expires, and verifying it again (base64, the claims' JSON,
     /// the HMAC or signature) was a third of the instructions of a cached GET (callgrind).
@@ -131,6 +132,7 @@ impl Verifier {
         Ok(Verifier {
             keys,
             validation,
+            max_ttl_seconds: settings.max_ttl_seconds,
             verified: Default::default(),
         })
     }
@@ -197,6 +199,22 @@ impl Verifier {
         if c.sub.trim().is_empty() {
             return Err(ApiError::Unauthorized("the token's sub is empty".into()));
         }
+        // The caller's names reach the audit trail, logs and keys as text: no control characters.
+        if [Some(&c.sub), c.name.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|v| v.chars().any(char::is_control))
+        {
+            return Err(ApiError::Unauthorized(
+                "the token's sub or name holds control characters".into(),
+            ));
+        }
+        if lifetime(&c, jsonwebtoken::get_current_timestamp()) > self.max_ttl_seconds {
+            return Err(ApiError::Unauthorized(format!(
+                "the token's lifetime exceeds the {} seconds this service accepts (JWT_MAX_TTL)",
+                self.max_ttl_seconds
+            )));
+        }
         let caller = Caller {
             sub: c.sub,
             roles: c.roles,
@@ -204,6 +222,12 @@ impl Verifier {
         };
         Ok((caller, c.exp))
     }
+}
+
+/// A token's lifetime in seconds: from `iat` to `exp`; without `iat`, from `nbf`; without
+/// either, from `now` (what is left of it).
+pub fn lifetime(c: &Claims, now: u64) -> u64 {
+    c.exp.saturating_sub(c.iat.or(c.nbf).unwrap_or(now))
 }
 
 /// The HS256 secret: configured, or generated once and kept under the data folder (mode 0600).
@@ -256,7 +280,9 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
-/// Signs a development token with the configured HS256 secret (the `token` subcommand).
+/// Signs a token with the configured HS256 secret (the `token` subcommand, an operator's tool):
+/// at most `JWT_MAX_TTL` long, and with a warning on stderr when the secret is a configured
+/// one, whose tokens every instance sharing it accepts.
 pub fn mint(
     settings: &JwtSettings,
     sub: &str,
@@ -264,7 +290,25 @@ pub fn mint(
     name: Option<String>,
     ttl_seconds: u64,
 ) -> Result<String, String> {
+    if ttl_seconds > settings.max_ttl_seconds {
+        return Err(format!(
+            "--ttl {ttl_seconds} exceeds JWT_MAX_TTL ({} seconds); the service would refuse the token",
+            settings.max_ttl_seconds
+        ));
+    }
+    if sub
+        .chars()
+        .chain(name.iter().flat_map(|n| n.chars()))
+        .any(char::is_control)
+    {
+        return Err("--sub and --name must not hold control characters".into());
+    }
     let secret = hs256_secret(settings)?;
+    if matches!(settings.key, JwtKey::Secret(_)) {
+        eprintln!(
+            "warning: signing with the configured JWT_SECRET; this token is valid on every instance sharing it"
+        );
+    }
     let now = chrono::Utc::now().timestamp() as u64;
     let claims = Claims {
         sub: sub.into(),
@@ -294,7 +338,9 @@ impl FromRequest for Caller {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// The caller a request's `Authorization: Bearer` token names (the scheme in any case, as
+/// RFC 9110 §11.1 has it), or 401. The one way the service learns who is calling.
+pub fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let verifier = req
         .app_data::<web::Data<Arc<Verifier>>>()
         .ok_or_else(|| ApiError::internal("verifier not configured"))?;
@@ -311,9 +357,9 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
     let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be Bearer <token>".into())

@@ -17,7 +17,10 @@ use crate::{
 pub struct Actor {
     pub sub: String,
     pub roles: Vec<Role>,
+    /// The service's id of the request.
     pub request_id: Option<String>,
+    /// The client's own `X-Request-Id`, when it sent one.
+    pub correlation_id: Option<String>,
 }
 
 impl Actor {
@@ -27,6 +30,7 @@ impl Actor {
             sub: "system".into(),
             roles: vec![],
             request_id: None,
+            correlation_id: None,
         }
     }
 }
@@ -158,6 +162,7 @@ pub fn record<R: Resource>(
                 a::before_data.eq(&before),
                 a::after_data.eq(&after),
                 a::request_id.eq(&actor.request_id),
+                a::correlation_id.eq(&actor.correlation_id),
             ))
             .execute(conn)?;
     }

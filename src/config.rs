@@ -47,6 +47,8 @@ pub struct JwtSettings {
     pub key: JwtKey,
     pub issuer: String,
     pub audience: String,
+    /// The longest lifetime a token may have (`JWT_MAX_TTL`), in seconds; see `auth::lifetime`.
+    pub max_ttl_seconds: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -88,6 +90,10 @@ impl SqliteSync {
 pub const DEFAULT_ISSUER: &str = "rvn-intl-api";
 pub const DEFAULT_AUDIENCE: &str = "rvn-intl-api";
 pub const MIN_SECRET_BYTES: usize = 32;
+/// `JWT_MAX_TTL`'s default: 12 hours.
+pub const DEFAULT_MAX_TTL_SECONDS: u64 = 12 * 3600;
+/// `JWT_MAX_TTL`'s largest value: 30 days.
+pub const MAX_MAX_TTL_SECONDS: u64 = 30 * 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -201,6 +207,17 @@ impl Settings {
                 )))
             }
         };
+        let max_ttl_seconds = match get("JWT_MAX_TTL") {
+            None => DEFAULT_MAX_TTL_SECONDS,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (60..=MAX_MAX_TTL_SECONDS).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "JWT_MAX_TTL must be a whole number of seconds from 60 to {MAX_MAX_TTL_SECONDS} (got {v:?})"
+                    )))
+                }
+            },
+        };
         Ok(Settings {
             sqlite_synchronous,
             workers,
@@ -214,6 +231,7 @@ impl Settings {
                 key,
                 issuer: get("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
                 audience: get("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
+                max_ttl_seconds,
             },
         })
     }

@@ -346,7 +346,7 @@ pub async fn upsert<E: ExternallyKeyed>(
     if !crate::links::is_scheme(&scheme) {
         c.add("scheme", "must be 1-32 lowercase letters, digits, - or _");
     }
-    c.text("value", Some(&value), true, 200);
+    c.external_id_value("value", &value);
     c.finish()?;
     let mut input: E::Input = http::from_value(http::json_value(&req, &body, false)?)?;
     {
@@ -422,6 +422,15 @@ pub fn upsert_item<E: ExternallyKeyed>(
     input: E::Input,
     pre: &Preconditions,
 ) -> ApiResult<Outcome<E>> {
+    // On PostgreSQL, upserts of one external id take turns (a lock held to the end of the
+    // transaction): one that waited finds the record the first created and replaces it, where
+    // it would have found the id taken by a record it could not see yet. SQLite has one writer.
+    if let DbConnection::Postgresql(pg) = conn {
+        let lock =
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 727274003))")
+                .bind::<diesel::sql_types::Text, _>(format!("{}\n{scheme}\n{value}", E::TYPE));
+        diesel::RunQueryDsl::execute(lock, pg)?;
+    }
     match crate::links::find_by_external_id(conn, E::TYPE, scheme, value)? {
         Some(id) => {
             if pre.create_only {

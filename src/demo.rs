@@ -265,6 +265,7 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
         sub: ACTOR.into(),
         roles: vec![Role::Board],
         request_id: None,
+        correlation_id: None,
     };
     let mut n = Counts::default();
     // PostgreSQL takes batches on several connections at once (one connection leaves both it

@@ -1,5 +1,6 @@
 //! One error type for every handler, rendered as `application/problem+json` (RFC 9457).
-//! The 500 arm logs the cause with the request id and tells the caller only that it failed.
+//! A 500 is logged once, with its cause and the request id, where it is rendered for the
+//! request (`response`); the caller is told only that it failed.
 
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -160,13 +161,15 @@ impl ApiError {
         }
     }
 
+    /// The response for a request; a 500's cause is logged here with the request's id.
     pub fn response(&self, instance: Option<String>, request_id: Option<String>) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            log::error!(
-                "request_id={} internal error: {cause}",
-                request_id.as_deref().unwrap_or("-")
-            );
+        if let (ApiError::Internal(cause), Some(id)) = (self, &request_id) {
+            log::error!("request_id={id} internal error: {cause}");
         }
+        self.render(instance, request_id)
+    }
+
+    fn render(&self, instance: Option<String>, request_id: Option<String>) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
         res.content_type(PROBLEM_JSON);
         match self {
@@ -206,9 +209,10 @@ impl ResponseError for ApiError {
         }
     }
 
-    /// Fallback rendering; the request middleware re-renders with `instance` and request id.
+    /// Fallback rendering, not logged: the request middleware renders the error again with
+    /// `instance` and the request id (`http::normalise_error`), and logs a 500 then.
     fn error_response(&self) -> HttpResponse {
-        self.response(None, None)
+        self.render(None, None)
     }
 }
 

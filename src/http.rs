@@ -21,12 +21,48 @@ use crate::error::{ApiError, FieldError, PROBLEM_JSON};
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The id of the request being served (from `X-Request-Id`, or generated).
+/// The id the service gave the request being served: in the access line, problems, the
+/// audit trail and the `X-Request-Id` response header.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// The client's own `X-Request-Id`, when well-formed: a correlation hint, logged and kept in
+/// the audit trail beside the service's id, never in its place (a client could repeat it).
+#[derive(Clone, Debug)]
+pub struct CorrelationId(pub String);
+
 pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+pub fn correlation_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<CorrelationId>().map(|r| r.0.clone())
+}
+
+/// What Swagger UI (vendored, served from `/docs/`) needs and nothing more: its own scripts
+/// and styles, the inline styles it sets, its data: icons, and the spec and API on this origin.
+pub const DOCS_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// Headers every response carries: `nosniff`; `no-store` on the API's answers (all of them
+/// are per caller) unless a handler chose its caching; the content security policy on `/docs`.
+fn security_headers(res: &mut HttpResponse, path: &str, authorised: bool) {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if (authorised || path.starts_with("/v1/")) && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if path == "/docs" || path.starts_with("/docs/") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        );
+    }
 }
 
 fn accept_request_id(value: &HeaderValue) -> Option<String> {
@@ -45,17 +81,19 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let id = req
+    // From the thread's CSPRNG: `Uuid::new_v4` asks the kernel (a getrandom call per request).
+    let id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string();
+    let correlation = req
         .headers()
         .get("x-request-id")
-        .and_then(accept_request_id)
-        // From the thread's CSPRNG: `Uuid::new_v4` asks the kernel (a getrandom call per request).
-        .unwrap_or_else(|| {
-            uuid::Builder::from_random_bytes(rand::random())
-                .into_uuid()
-                .to_string()
-        });
+        .and_then(accept_request_id);
     req.extensions_mut().insert(RequestId(id.clone()));
+    if let Some(c) = &correlation {
+        req.extensions_mut().insert(CorrelationId(c.clone()));
+    }
+    let authorised = req.headers().contains_key(header::AUTHORIZATION);
     let method = req.method().to_string();
     let path = req.path().to_string();
     // No stored text can hold NUL (PostgreSQL refuses it), so no id or filter can either: a
@@ -82,11 +120,14 @@ pub async fn middleware(
         res.headers_mut()
             .insert(header::HeaderName::from_static("x-request-id"), v);
     }
+    security_headers(res.response_mut(), &path, authorised);
     log::info!(
         target: "access",
-        "{method} {path} {} {:.2}ms request_id={id}",
+        "{method} {path} {} {:.2}ms request_id={id}{}{}",
         res.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        started.elapsed().as_secs_f64() * 1000.0,
+        if correlation.is_some() { " correlation_id=" } else { "" },
+        correlation.as_deref().unwrap_or("")
     );
     Ok(res)
 }
@@ -118,7 +159,7 @@ fn normalise_error(
     }
     let api_error = match res.response().error() {
         Some(e) => match e.as_error::<ApiError>() {
-            Some(api) => Some(clone_error(api)),
+            Some(api) => Some(api.clone()),
             None => Some(from_foreign(status, &e.to_string())),
         },
         None => {
@@ -141,26 +182,6 @@ fn normalise_error(
             }
             res.into_response(new)
         }
-    }
-}
-
-fn clone_error(e: &ApiError) -> ApiError {
-    match e {
-        ApiError::BadRequest(s) => ApiError::BadRequest(s.clone()),
-        ApiError::Unauthorized(s) => ApiError::Unauthorized(s.clone()),
-        ApiError::Forbidden(r, a) => ApiError::Forbidden(r.clone(), a.clone()),
-        ApiError::NotFound(s) => ApiError::NotFound(s.clone()),
-        ApiError::MethodNotAllowed(s) => ApiError::MethodNotAllowed(s.clone()),
-        ApiError::NotAcceptable(s) => ApiError::NotAcceptable(s.clone()),
-        ApiError::Gone(s) => ApiError::Gone(s.clone()),
-        ApiError::Conflict(s) => ApiError::Conflict(s.clone()),
-        ApiError::PreconditionFailed(s) => ApiError::PreconditionFailed(s.clone()),
-        ApiError::PayloadTooLarge(s) => ApiError::PayloadTooLarge(s.clone()),
-        ApiError::UnsupportedMediaType(s) => ApiError::UnsupportedMediaType(s.clone()),
-        ApiError::Validation(v) => ApiError::Validation(v.clone()),
-        ApiError::Unavailable(s) => ApiError::Unavailable(s.clone()),
-        // Already logged where it was rendered first.
-        ApiError::Internal(_) => ApiError::Internal("(logged)".into()),
     }
 }
 
@@ -441,7 +462,7 @@ pub fn single<T: serde::Serialize>(req: &HttpRequest, version: i64, body: &T) ->
     }
     match serde_json::to_vec(body) {
         Ok(json) => single_raw(req, version, json.into()),
-        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
+        Err(e) => ApiError::internal(e).response(Some(req.path().into()), request_id(req)),
     }
 }
 

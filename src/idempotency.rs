@@ -1,9 +1,11 @@
 //! `Idempotency-Key` on every POST (actions included): the first request with a key runs; a
 //! repeat with the same key and body gets the first response again (`Idempotent-Replayed:
 //! true`); the same key with another body is a 422; a repeat while the first is still running
-//! is a 409. Keys are per caller (`sub`), kept 24 hours, in the database, so they hold across
-//! instances. A key is claimed (a row inserted) before the request runs, so two concurrent
-//! requests with one key can never both execute.
+//! is a 409. Keys are per caller (the verified token's `sub` and roles: a replay goes only to
+//! the caller that made the first request), kept 24 hours (then purged), in the database, so
+//! they hold across instances. A key is claimed (a row inserted) before the request runs, so
+//! two concurrent requests with one key can never both execute. A refusal (401, 403) or a
+//! server failure is not kept: a retry runs again.
 
 use actix_web::{
     body::{self, BoxBody, MessageBody},
@@ -17,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     app::AppState,
-    auth::Verifier,
+    auth::Caller,
     db::{self, schema::idempotency_keys as k, DbConnection},
     error::ApiError,
     model::now,
@@ -50,15 +52,14 @@ fn claim(conn: &mut DbConnection, sub: &str, key: &str, hash: &str) -> Result<Cl
     let t = now();
     let expired = t - chrono::Duration::hours(TTL_HOURS);
     let abandoned = t - chrono::Duration::seconds(ABANDONED_SECONDS);
+    // Every caller's expired keys go (an index range on created_at), so storage stays bounded
+    // by a day of keys; this caller's abandoned claim of this key goes too.
+    diesel::delete(k::table.filter(k::created_at.lt(expired))).execute(conn)?;
     diesel::delete(
         k::table
             .filter(k::caller_sub.eq(sub))
             .filter(k::idem_key.eq(key))
-            .filter(
-                k::created_at
-                    .lt(expired)
-                    .or(k::status.is_null().and(k::created_at.lt(abandoned))),
-            ),
+            .filter(k::status.is_null().and(k::created_at.lt(abandoned))),
     )
     .execute(conn)?;
     let existing: Option<Stored> = k::table
@@ -107,6 +108,23 @@ fn claim(conn: &mut DbConnection, sub: &str, key: &str, hash: &str) -> Result<Cl
     })
 }
 
+/// Whose keys a request shares: the verified `sub` and roles, one line each (a verified `sub`
+/// holds no control characters, so the join is unambiguous).
+fn caller_key(caller: &Caller) -> String {
+    let mut roles: Vec<&str> = caller.roles.iter().map(|r| r.as_str()).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    format!("{}\n{}", caller.sub, roles.join(","))
+}
+
+/// Responses a retry must not get again: refusals, which a later token may not get, and
+/// server failures, which a retry may not hit.
+fn is_kept(status: StatusCode) -> bool {
+    !(status.is_server_error()
+        || status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN)
+}
+
 fn key_is_valid(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
@@ -138,22 +156,11 @@ pub async fn middleware(
             ApiError::BadRequest("Idempotency-Key must be 1-255 visible ASCII characters".into()),
         );
     }
-    // The caller: keys are per `sub`. An unauthenticated request goes on to get its 401.
-    let sub = {
-        let verifier = req
-            .app_data::<web::Data<std::sync::Arc<Verifier>>>()
-            .cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string);
-        match (verifier, token) {
-            (Some(v), Some(t)) => v.verify(&t).ok().map(|c| c.sub),
-            _ => None,
-        }
-    };
+    // The caller, verified as every handler verifies it. An unauthenticated request goes on
+    // to get its 401.
+    let sub = crate::auth::authenticate(req.request())
+        .ok()
+        .map(|c| caller_key(&c));
     let (Some(sub), Some(state)) = (sub, req.app_data::<web::Data<AppState>>().cloned()) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -234,12 +241,11 @@ pub async fn middleware(
                 .collect();
             let text = String::from_utf8_lossy(&bytes).into_owned();
             let pool = state.pool.clone();
-            // A server-side failure forgets the key, so a retry runs again; anything else is kept.
             let stored = db::write(&pool, move |conn| {
                 let row = k::table
                     .filter(k::caller_sub.eq(&sub))
                     .filter(k::idem_key.eq(&key));
-                if status.is_server_error() {
+                if !is_kept(status) {
                     diesel::delete(row).execute(conn)?;
                 } else {
                     diesel::update(row)

@@ -42,7 +42,7 @@ impl Checks {
                     "must be 1-32 lowercase letters, digits, - or _",
                 );
             }
-            self.text(&format!("{field}[{i}].value"), Some(&e.value), true, 200);
+            self.external_id_value(&format!("{field}[{i}].value"), &e.value);
             if !schemes.insert(e.scheme.as_str()) {
                 self.add(format!("{field}[{i}].scheme"), "only one id per scheme");
             }

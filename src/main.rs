@@ -17,7 +17,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Print a signed development token for the configured HS256 secret.
+    /// Print a token signed with the configured HS256 secret: an operator's tool (for
+    /// development, and for the operator of an instance), at most JWT_MAX_TTL long; warns when
+    /// it signs with a configured JWT_SECRET.
     Token {
         /// A role to grant (repeatable): council, board, officer, integrator, reader.
         #[arg(long = "role", required = true, value_parser = parse_role)]
@@ -28,7 +30,7 @@ enum Command {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
-        /// Lifetime in seconds.
+        /// Lifetime in seconds (at most JWT_MAX_TTL).
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },

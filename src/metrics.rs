@@ -38,8 +38,8 @@ struct Histogram {
 
 #[derive(Default)]
 struct Series {
-    /// (method, route, status) -> requests
-    requests: BTreeMap<(String, String, u16), u64>,
+    /// (method, route, status) -> requests; every label from a bounded set (see `labels`).
+    requests: BTreeMap<(&'static str, String, &'static str), u64>,
     /// route -> latency
     latency: BTreeMap<String, Histogram>,
     /// Requests that failed on the database: 503 (unreachable, pool exhausted) or 500.
@@ -53,14 +53,46 @@ pub struct Registry(Mutex<Series>);
 /// Requests waiting for a database connection right now, in this process.
 pub static POOL_WAITING: AtomicI64 = AtomicI64::new(0);
 
-/// Counts the request under its route template (`/v1/projects/{id}`), never its raw path, so
-/// the number of series stays bounded.
+/// Methods counted under their own name; any other is counted as `other`.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The method label: one of `METHODS`, or `other`.
+fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The status label: the code for those the service answers with, else its class (`4xx`).
+fn status_label(status: u16) -> &'static str {
+    const KNOWN: [&str; 21] = [
+        "200", "201", "204", "207", "304", "308", "400", "401", "403", "404", "405", "406", "409",
+        "410", "412", "413", "415", "422", "429", "500", "503",
+    ];
+    let code = status.to_string();
+    if let Some(known) = KNOWN.iter().find(|k| **k == code) {
+        return known;
+    }
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Counts the request under its method (a known one or `other`), its route template
+/// (`/v1/projects/{id}`, never its raw path; `unmatched` for every path no route takes) and its
+/// status (a known code or its class), so no request can add series without bound.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method().as_str());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?.map_into_boxed_body();
     let Some(state) = state else {
@@ -72,12 +104,13 @@ pub async fn middleware(
         .unwrap_or_else(|| "unmatched".into());
     let elapsed = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
+    let status_label = status_label(status);
     // 503 is the database unreachable or the pool exhausted; a 500 is logged with its cause.
     let db_error = status == 503 || status == 500;
     if let Ok(mut r) = state.metrics.0.lock() {
         r.db_errors += u64::from(db_error);
         *r.requests
-            .entry((method, route.clone(), status))
+            .entry((method, route.clone(), status_label))
             .or_default() += 1;
         let h = r.latency.entry(route).or_default();
         h.count += 1;
@@ -95,6 +128,23 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_bounded_sets() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("get"), "other");
+        assert_eq!(method_label("FROBNICATE"), "other");
+        assert_eq!(status_label(201), "201");
+        assert_eq!(status_label(418), "4xx");
+        assert_eq!(status_label(503), "503");
+        assert_eq!(status_label(502), "5xx");
+        assert_eq!(status_label(999), "5xx");
+    }
 }
 
 /// The metrics text.

@@ -51,6 +51,30 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// Fields that hold running text (descriptions, mandates, notes, summaries, findings), where
+/// tab and line breaks belong; every other text field (titles, names, references, ids) is one
+/// line. Decided by the field's own name, the last part of its path.
+pub fn is_multi_line(field: &str) -> bool {
+    const MULTI_LINE: [&str; 7] = [
+        "description",
+        "mandate",
+        "notes",
+        "summary",
+        "findings",
+        "text",
+        "progress_notes",
+    ];
+    let name = field.rsplit('.').next().unwrap_or(field);
+    let name = name.split('[').next().unwrap_or(name);
+    MULTI_LINE.contains(&name) || name.ends_with("_description") || name.ends_with("_notes")
+}
+
+/// Characters that reorder how text is shown (RLO and its kin): an external id holding one
+/// could look like another.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 /// Collects field problems so a body's every fault is reported at once.
 #[derive(Default)]
 pub struct Checks(pub Vec<FieldError>);
@@ -60,21 +84,40 @@ impl Checks {
         self.0.push(FieldError::new(field, message));
     }
 
-    /// Text that is stored: no NUL (PostgreSQL cannot hold it), within `max` characters,
-    /// and not blank when `required`.
+    /// Text that is stored: no control characters (NUL, which PostgreSQL cannot hold, escapes,
+    /// ...) except tab and line breaks in a multi-line field (`is_multi_line`), within `max`
+    /// characters, and not blank when `required`.
     pub fn text(&mut self, field: &str, value: Option<&str>, required: bool, max: usize) {
         match value {
             None if required => self.add(field, "is required"),
             None => {}
             Some(v) => {
-                if v.contains('\0') {
-                    self.add(field, "must not contain NUL characters");
+                let multi_line = is_multi_line(field);
+                let refused =
+                    |c: char| c.is_control() && !(multi_line && matches!(c, '\t' | '\n' | '\r'));
+                if v.chars().any(refused) {
+                    self.add(
+                        field,
+                        if multi_line {
+                            "must not contain control characters other than tab and line breaks"
+                        } else {
+                            "must be one line without control characters (no tab or line break)"
+                        },
+                    );
                 } else if required && v.trim().is_empty() {
                     self.add(field, "must not be blank");
                 } else if v.chars().count() > max {
                     self.add(field, format!("must be at most {max} characters"));
                 }
             }
+        }
+    }
+
+    /// An external id's value: one line of at most 200 characters, no bidirectional controls.
+    pub fn external_id_value(&mut self, field: &str, value: &str) {
+        self.text(field, Some(value), true, 200);
+        if value.chars().any(is_bidi_control) {
+            self.add(field, "must not contain bidirectional control characters");
         }
     }
 
@@ -169,7 +212,9 @@ impl Money {
         Ok(whole.parse::<i64>().map_err(|_| "is too large")? * 100 + frac_val)
     }
 
-    pub fn from_minor(minor: i64, currency: String) -> Self {
+    /// Any count of minor units, sums included (128 bits, so a sum of amounts cannot wrap).
+    pub fn from_minor(minor: impl Into<i128>, currency: String) -> Self {
+        let minor: i128 = minor.into();
         Money {
             amount: format!("{}.{:02}", minor / 100, minor % 100),
             currency,
@@ -267,6 +312,55 @@ impl Checks {
 }
 
 #[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    fn fields(f: impl FnOnce(&mut Checks)) -> Vec<String> {
+        let mut c = Checks::default();
+        f(&mut c);
+        c.0.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_breaks_in_running_text() {
+        assert!(fields(|c| c.text("title", Some("Ett\u{7}"), true, 50)) == ["title"]);
+        assert!(fields(|c| c.text("title", Some("rad\nbrytning"), true, 50)) == ["title"]);
+        assert!(fields(|c| c.text("title", Some("a\tb"), true, 50)) == ["title"]);
+        assert!(fields(|c| c.text("title", Some("a\u{85}b"), true, 50)) == ["title"]);
+        assert!(
+            fields(|c| c.text("description", Some("rad\r\nbrytning\tflik"), false, 50)).is_empty()
+        );
+        assert!(
+            fields(|c| c.text("description", Some("a\u{1b}[31m"), false, 50)) == ["description"]
+        );
+        assert!(fields(|c| c.text("description", Some("a\0"), false, 50)) == ["description"]);
+        assert!(
+            fields(|c| c.text("partners[0].role_description", Some("a\nb"), false, 50)).is_empty()
+        );
+        assert!(
+            fields(|c| c.text("title", Some("Västernorrland – \"RVN\" ’"), true, 50)).is_empty()
+        );
+    }
+
+    #[test]
+    fn external_ids_refuse_bidi_controls() {
+        assert!(fields(|c| c.external_id_value("value", "A-1")).is_empty());
+        assert_eq!(
+            fields(|c| c.external_id_value("value", "A\u{202E}1-B")),
+            ["value"]
+        );
+        assert_eq!(
+            fields(|c| c.external_id_value("value", "A\u{2066}1")),
+            ["value"]
+        );
+        assert_eq!(
+            fields(|c| c.external_id_value("value", "A\u{1}")),
+            ["value"]
+        );
+    }
+}
+
+#[cfg(test)]
 mod money_tests {
     use super::*;
 
@@ -291,6 +385,10 @@ mod money_tests {
         assert_eq!(
             Money::from_minor(125_000_050, "EUR".into()).amount,
             "1250000.50"
+        );
+        assert_eq!(
+            Money::from_minor(10_000 * 999_999_999_999_999_i128, "EUR".into()).amount,
+            "99999999999999900.00"
         );
     }
 }

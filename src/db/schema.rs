@@ -71,6 +71,7 @@ diesel::table! {
         before_data -> Nullable<Text>,
         after_data -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        correlation_id -> Nullable<Text>,
     }
 }
 

@@ -87,9 +87,9 @@ impl Table {
         }
     }
 
-    /// RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break.
-    /// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first, not a number)
-    /// is prefixed with `'` (OWASP's advice for CSV injection); numbers are never touched.
+    /// RFC 4180 with CRLF line ends. A plain number is written as it is; every other cell is
+    /// text, always double-quoted and defused (see `cell`), so no spreadsheet runs it as a
+    /// formula whichever delimiter it splits on.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
         for row in std::iter::once(&self.header).chain(self.rows.iter()) {
@@ -101,18 +101,49 @@ impl Table {
     }
 }
 
+/// Characters on which a spreadsheet may split a line into cells (comma, Swedish Excel's
+/// semicolon, tab).
+const DELIMITERS: [char; 3] = [',', ';', '\t'];
+/// Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `-?digits(.digits)?`: a number, which no spreadsheet runs.
+fn is_number(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(frac)
+}
+
+/// A number as it is; any other value quoted, with `'` put before a formula trigger wherever a
+/// cell could begin: at the start, and after each delimiter a spreadsheet might split on.
 fn cell(f: &str) -> String {
-    let risky = f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err();
-    let f = if risky {
-        format!("'{f}")
-    } else {
-        f.to_string()
-    };
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f
+    if is_number(f) {
+        return f.to_string();
     }
+    let mut out = String::with_capacity(f.len() + 2);
+    out.push('"');
+    let mut cell_start = true;
+    for (i, c) in f.char_indices() {
+        if cell_start && FORMULA_TRIGGERS.contains(&c) {
+            // The would-be cell: up to the next delimiter after this character.
+            let rest = &f[i..];
+            let first = c.len_utf8();
+            let segment = rest[first..]
+                .find(DELIMITERS)
+                .map_or(rest, |end| &rest[..first + end]);
+            if !is_number(segment) {
+                out.push('\'');
+            }
+        }
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+        cell_start = DELIMITERS.contains(&c);
+    }
+    out.push('"');
+    out
 }
 
 /// A CSV cell from an optional value.
@@ -185,7 +216,22 @@ mod tests {
         t.rows.push(vec!["-12.50".into(), "rad\nbrytning".into()]);
         assert_eq!(
             t.to_csv(),
-            "a,b\r\n\"Västernorrland, \"\"RVN\"\"\",'=1+1\r\n-12.50,\"rad\nbrytning\"\r\n"
+            "\"a\",\"b\"\r\n\"Västernorrland, \"\"RVN\"\"\",\"'=1+1\"\r\n-12.50,\"rad\nbrytning\"\r\n"
         );
+    }
+
+    #[test]
+    fn csv_defuses_wherever_a_cell_could_begin() {
+        assert_eq!(cell("x;=1+2;y"), "\"x;'=1+2;y\"");
+        assert_eq!(cell("a,+b\t@c"), "\"a,'+b\t'@c\"");
+        assert_eq!(cell("a,\t=1"), "\"a,'\t'=1\"");
+        assert_eq!(cell("-x"), "\"'-x\"");
+        assert_eq!(cell("\rx"), "\"'\rx\"");
+        // Numbers, alone or after a delimiter, stay as they are; text is always quoted.
+        assert_eq!(cell("-12.50"), "-12.50");
+        assert_eq!(cell("2027"), "2027");
+        assert_eq!(cell("a;-5"), "\"a;-5\"");
+        assert_eq!(cell("1-2"), "\"1-2\"");
+        assert_eq!(cell(""), "\"\"");
     }
 }

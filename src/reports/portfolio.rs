@@ -1,6 +1,7 @@
 //! `GET /v1/reports/project-portfolio`: total budget and EU funding of the live projects by
-//! programme, status, priority area and the region's role, per currency. Sums are exact (minor
-//! units, summed by the database).
+//! programme, status, priority area and the region's role, per currency. Sums are exact and
+//! cannot overflow: minor units, summed by the database in two parts (see `breakdown`) and
+//! joined in 128 bits.
 
 use std::collections::BTreeMap;
 
@@ -69,14 +70,34 @@ struct Agg {
     ec: Option<String>,
     #[diesel(sql_type = BigInt)]
     n: i64,
+    /// Sums of the amounts' high parts (minor units / `SPLIT`) and low parts (the remainder).
     #[diesel(sql_type = Nullable<BigInt>)]
-    b: Option<i64>,
+    bh: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
-    e: Option<i64>,
+    bl: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    eh: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    el: Option<i64>,
 }
 
+/// An accepted amount is below 10^15 minor units (13 digits and 2 decimals), so its high part
+/// is below 10^6 and its low part below 10^9: a 64-bit SUM of either part cannot overflow
+/// (SQLite fails on overflow, PostgreSQL's bigint cast would) for fewer than 9 * 10^9 rows,
+/// and the whole sum is joined exactly in 128 bits.
+const SPLIT: i128 = 1_000_000_000;
+
+fn joined(high: Option<i64>, low: Option<i64>) -> Option<i128> {
+    Some(i128::from(high?) * SPLIT + i128::from(low?))
+}
+
+/// Minor units by currency: (total budget, EU funding).
+type Sums = BTreeMap<String, (i128, i128)>;
+/// Group key -> (projects, sums).
+type Groups = BTreeMap<Option<String>, (i64, Sums)>;
+
 /// Groups by `key` (a column of `projects p`, or `l.target` of the priority-area links).
-fn breakdown(conn: &mut DbConnection, key: &str) -> ApiResult<Vec<PortfolioGroup>> {
+fn breakdown(conn: &mut DbConnection, key: &str) -> ApiResult<Groups> {
     let join = if key == "l.target" {
         "LEFT JOIN resource_links l ON l.resource_type = 'project' AND l.rel = 'priority_area' \
          AND l.resource_id = p.id"
@@ -85,26 +106,31 @@ fn breakdown(conn: &mut DbConnection, key: &str) -> ApiResult<Vec<PortfolioGroup
     };
     let sql = format!(
         "SELECT {key} AS k, p.total_budget_currency AS bc, p.eu_funding_currency AS ec, \
-         COUNT(*) AS n, CAST(SUM(p.total_budget_minor) AS BIGINT) AS b, \
-         CAST(SUM(p.eu_funding_minor) AS BIGINT) AS e \
+         COUNT(*) AS n, \
+         CAST(SUM(p.total_budget_minor / {SPLIT}) AS BIGINT) AS bh, \
+         CAST(SUM(p.total_budget_minor % {SPLIT}) AS BIGINT) AS bl, \
+         CAST(SUM(p.eu_funding_minor / {SPLIT}) AS BIGINT) AS eh, \
+         CAST(SUM(p.eu_funding_minor % {SPLIT}) AS BIGINT) AS el \
          FROM projects p {join} WHERE p.deleted_at IS NULL \
          GROUP BY {key}, p.total_budget_currency, p.eu_funding_currency"
     );
     let rows: Vec<Agg> = diesel::sql_query(sql).load(conn)?;
-    // key -> (projects, currency -> (budget, eu))
-    type Sums = BTreeMap<String, (i64, i64)>;
-    let mut groups: BTreeMap<Option<String>, (i64, Sums)> = BTreeMap::new();
+    let mut groups = Groups::new();
     for r in rows {
         let g = groups.entry(r.k).or_default();
         g.0 += r.n;
-        if let (Some(c), Some(b)) = (r.bc, r.b) {
+        if let (Some(c), Some(b)) = (r.bc, joined(r.bh, r.bl)) {
             g.1.entry(c).or_default().0 += b;
         }
-        if let (Some(c), Some(e)) = (r.ec, r.e) {
+        if let (Some(c), Some(e)) = (r.ec, joined(r.eh, r.el)) {
             g.1.entry(c).or_default().1 += e;
         }
     }
-    Ok(groups
+    Ok(groups)
+}
+
+fn groups(groups: Groups) -> Vec<PortfolioGroup> {
+    groups
         .into_iter()
         .map(|(key, (projects, sums))| PortfolioGroup {
             key,
@@ -112,11 +138,11 @@ fn breakdown(conn: &mut DbConnection, key: &str) -> ApiResult<Vec<PortfolioGroup
             projects,
             amounts: amounts(sums),
         })
-        .collect())
+        .collect()
 }
 
 /// Sums in minor units by currency, as money.
-fn amounts(sums: BTreeMap<String, (i64, i64)>) -> Vec<CurrencyTotals> {
+fn amounts(sums: Sums) -> Vec<CurrencyTotals> {
     sums.into_iter()
         .map(|(currency, (b, e))| CurrencyTotals {
             total_budget: Money::from_minor(b, currency.clone()),
@@ -129,21 +155,22 @@ fn amounts(sums: BTreeMap<String, (i64, i64)>) -> Vec<CurrencyTotals> {
 fn build(conn: &mut DbConnection) -> ApiResult<PortfolioReport> {
     let by_status = breakdown(conn, "p.status")?;
     // Every project has exactly one status, so the total is the sum of the status groups.
-    let mut sums: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for g in &by_status {
-        for a in &g.amounts {
-            let s = sums.entry(a.currency.clone()).or_default();
-            s.0 += a.total_budget.minor_units().unwrap_or(0);
-            s.1 += a.eu_funding.minor_units().unwrap_or(0);
+    let (mut projects, mut sums) = (0, Sums::new());
+    for (n, group) in by_status.values() {
+        projects += n;
+        for (currency, (b, e)) in group {
+            let s = sums.entry(currency.clone()).or_default();
+            s.0 += b;
+            s.1 += e;
         }
     }
     let total = PortfolioGroup {
         key: None,
         label: None,
-        projects: by_status.iter().map(|g| g.projects).sum(),
+        projects,
         amounts: amounts(sums),
     };
-    let mut by_priority_area = breakdown(conn, "l.target")?;
+    let mut by_priority_area = groups(breakdown(conn, "l.target")?);
     let ids: Vec<String> = by_priority_area
         .iter()
         .filter_map(|g| g.key.clone())
@@ -160,10 +187,10 @@ fn build(conn: &mut DbConnection) -> ApiResult<PortfolioReport> {
     Ok(PortfolioReport {
         generated_at: crate::model::utc(crate::model::now()),
         total,
-        by_programme: breakdown(conn, "p.programme")?,
-        by_status,
+        by_programme: groups(breakdown(conn, "p.programme")?),
+        by_status: groups(by_status),
         by_priority_area,
-        by_region_role: breakdown(conn, "p.region_role")?,
+        by_region_role: groups(breakdown(conn, "p.region_role")?),
     })
 }
 

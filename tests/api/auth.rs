@@ -148,3 +148,67 @@ pub async fn a_token_seen_before_still_expires(app: TestApp) {
     assert_401(&r);
     assert_eq!(r.body["detail"], "the token has expired", "{}", r.body);
 }
+
+/// A token whose sub or name holds a control character is a 401 (a NUL made every write a 500
+/// on PostgreSQL).
+pub async fn control_characters_in_claims_get_401(app: TestApp) {
+    for claims in [
+        json!({"sub": "anna\u{0}", "roles": ["officer"]}),
+        json!({"sub": "anna\nreader", "roles": ["officer"]}),
+        json!({"sub": "anna\u{1b}[0m", "roles": ["officer"]}),
+        json!({"sub": "anna", "roles": ["officer"], "name": "Anna\u{7}"}),
+    ] {
+        let t = token_with(claims.clone());
+        assert_401(&with_auth(&app, Some(&format!("Bearer {t}"))).await);
+        let r = app
+            .send(
+                app.request(Method::POST, "/v1/organisations", None)
+                    .bearer_auth(&t)
+                    .json(&json!({"name": "Kontroll", "kind": "ngo"})),
+            )
+            .await;
+        assert_401(&r);
+    }
+    let t = token_with(json!({"sub": "anna åäö", "roles": ["officer"], "name": "Anna Åström"}));
+    with_auth(&app, Some(&format!("Bearer {t}")))
+        .await
+        .expect(200);
+}
+
+/// `JWT_MAX_TTL` (default 12 hours) caps a token's lifetime: exp - iat, else exp - nbf, else
+/// what is left of it (exp - now).
+pub async fn tokens_longer_than_jwt_max_ttl_get_401(app: TestApp) {
+    let now = chrono::Utc::now().timestamp();
+    let h = 3600;
+    for (claims, ok) in [
+        (json!({"iat": now, "exp": now + 12 * h}), true),
+        (json!({"iat": now, "exp": now + 12 * h + 60}), false),
+        (json!({"iat": now - 11 * h, "exp": now + 2 * h}), false),
+        (json!({"nbf": now - 60, "exp": now + 11 * h}), true),
+        (json!({"nbf": now - 2 * h, "exp": now + 11 * h}), false),
+        (json!({"exp": now + 11 * h}), true),
+        (json!({"exp": now + 13 * h}), false),
+        (json!({"exp": now + 400 * 24 * h}), false),
+    ] {
+        let r = with_auth(
+            &app,
+            Some(&format!("Bearer {}", token_with(claims.clone()))),
+        )
+        .await;
+        if ok {
+            r.expect(200);
+        } else {
+            assert_401(&r);
+            assert!(r.text.contains("JWT_MAX_TTL"), "{claims}: {}", r.text);
+        }
+    }
+    // A shorter maximum is obeyed.
+    let short = crate::helpers::spawn(app.db.clone(), &[("JWT_MAX_TTL", "600")]).await;
+    let t = token_with(json!({"iat": now, "exp": now + 900}));
+    assert_401(&with_auth(&short, Some(&format!("Bearer {t}"))).await);
+    let t = token_with(json!({"iat": now, "exp": now + 600}));
+    with_auth(&short, Some(&format!("Bearer {t}")))
+        .await
+        .expect(200);
+    short.handle.stop(true).await;
+}

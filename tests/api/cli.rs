@@ -100,14 +100,14 @@ pub async fn access_lines_come_out_when_idle_and_before_exit(app: TestApp) {
     app.send(get("idle-line-0001".into())).await.expect(200);
     // Nothing else is asked: the flusher must write the line on its own.
     assert!(
-        wait_for_line(&log, "request_id=idle-line-0001"),
+        wait_for_line(&log, "correlation_id=idle-line-0001"),
         "the access line of a request followed by silence never came out"
     );
     let access = log
         .lock()
         .unwrap()
         .iter()
-        .find(|l| l.contains("request_id=idle-line-0001"))
+        .find(|l| l.contains("correlation_id=idle-line-0001"))
         .cloned()
         .unwrap();
     assert!(
@@ -129,13 +129,13 @@ pub async fn access_lines_come_out_when_idle_and_before_exit(app: TestApp) {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit after SIGTERM: {status}");
     assert!(
-        wait_for_line(&log, "request_id=last-lines-0049"),
+        wait_for_line(&log, "correlation_id=last-lines-0049"),
         "the last access lines before the stop were lost"
     );
     let lines = log.lock().unwrap();
     let order: Vec<usize> = (0..50)
         .map(|i| {
-            let needle = format!("request_id=last-lines-{i:04}");
+            let needle = format!("correlation_id=last-lines-{i:04}");
             let found: Vec<usize> = (0..lines.len())
                 .filter(|&n| lines[n].contains(&needle))
                 .collect();
@@ -471,4 +471,100 @@ pub async fn healthcheck_subcommand(_app: TestApp) {
     let down = check(&port);
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("not ready"));
+}
+
+/// `token` is an operator's tool: it obeys JWT_MAX_TTL, and warns on stderr when it signs with
+/// a configured secret (whose tokens every instance sharing it accepts).
+pub async fn token_subcommand_obeys_max_ttl_and_warns_on_a_configured_secret(_app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)], ttl: &str| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["token", "--role", "reader", "--ttl", ttl])
+            .env_clear()
+            .env("DATA_DIR", dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    // Generated secret: no warning; 12 hours is the default maximum.
+    let out = run(&[], "43200");
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let out = run(&[], "43201");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_MAX_TTL"));
+    let out = run(&[("JWT_MAX_TTL", "600")], "601");
+    assert!(!out.status.success());
+    // Configured secret: signed, with a warning.
+    let out = run(&[("JWT_SECRET", crate::helpers::SECRET)], "600");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("JWT_SECRET"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(crate::helpers::SECRET),
+        "the secret was printed"
+    );
+}
+
+/// A 500's cause is logged once, on the line that names the request's own id, and the access
+/// line carries that id with the client's X-Request-Id beside it.
+pub async fn a_500_is_logged_once_with_its_request_id(app: TestApp) {
+    use diesel::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, log) = serve_logged(dir.path(), &[("RENDER_CACHE_MB", "0")]);
+    let t = token(dir.path(), "officer");
+    let r = app
+        .send(
+            app.client
+                .post(format!("{base}/v1/projects"))
+                .bearer_auth(&t)
+                .json(&json!({"title": "Trasig", "region_role": "partner"})),
+        )
+        .await;
+    r.expect(201);
+    let pid = r.body["id"].as_str().unwrap().to_string();
+    // A stored value the code does not know: a server fault.
+    let mut c =
+        diesel::SqliteConnection::establish(&dir.path().join("intl.sqlite3").to_string_lossy())
+            .unwrap();
+    diesel::sql_query("UPDATE projects SET status = 'bogus'")
+        .execute(&mut c)
+        .unwrap();
+    let r = app
+        .send(
+            app.client
+                .get(format!("{base}/v1/projects/{pid}"))
+                .bearer_auth(&t)
+                .header("x-request-id", "corr-500"),
+        )
+        .await;
+    r.expect(500);
+    let id = r.header("x-request-id").unwrap();
+    assert_eq!(r.body["request_id"].as_str(), Some(id.as_str()));
+    assert!(wait_for_line(
+        &log,
+        &format!("request_id={id} correlation_id=corr-500")
+    ));
+    let lines = log.lock().unwrap().clone();
+    let errors: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("internal error"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains(&format!("request_id={id} ")),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].contains("bogus"), "the cause: {}", errors[0]);
+    assert!(
+        !lines.iter().any(|l| l.contains("request_id=-")),
+        "{lines:?}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }

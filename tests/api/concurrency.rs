@@ -255,3 +255,44 @@ pub async fn checkpoints_follow_writes_and_stop_when_idle(app: TestApp) {
         "checkpoints while idle after a write"
     );
 }
+
+/// PUTs creating the same external id at once: one creates (201), each other one replaces it
+/// (200) or is told to retry (409), never a 422 about an id held by a record it could not see.
+pub async fn concurrent_upserts_of_one_external_id_create_once(app: TestApp) {
+    for (path, body) in [
+        (
+            "/v1/projects/by-external-id/jems/RACE-1",
+            json!({"title": "Kapplöpning", "region_role": "partner"}),
+        ),
+        (
+            "/v1/organisations/by-external-id/pic/RACE-1",
+            json!({"name": "Kapplöpning", "kind": "ngo"}),
+        ),
+    ] {
+        let t = crate::helpers::token("integrator");
+        let sends: Vec<_> = (0..8)
+            .map(|_| {
+                let b = app
+                    .client
+                    .put(format!("{}{path}", app.base))
+                    .bearer_auth(&t)
+                    .json(&body);
+                async move { b.send().await.unwrap() }
+            })
+            .collect();
+        let statuses: Vec<u16> = futures_util::future::join_all(sends)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{path}: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| [200, 201, 409].contains(s)),
+            "{path}: {statuses:?}"
+        );
+    }
+}

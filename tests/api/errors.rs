@@ -139,24 +139,21 @@ pub async fn body_errors(app: TestApp) {
     );
 }
 
-pub async fn request_id_is_echoed_or_generated(app: TestApp) {
-    let r = app
-        .send(
-            app.request(Method::GET, "/v1/documents", Some("reader"))
-                .header("x-request-id", "abc-123"),
-        )
-        .await;
-    assert_eq!(r.header("x-request-id").as_deref(), Some("abc-123"));
-    // Without one, each request gets a random (version 4) UUID of its own.
+pub async fn request_ids_are_the_services_own_and_the_clients_is_kept(app: TestApp) {
+    // Each request gets a random (version 4) UUID of its own, whatever the client sends.
     let mut generated = std::collections::HashSet::new();
-    for _ in 0..20 {
-        let r = app.get("/v1/documents", "reader").await;
+    for i in 0..20 {
+        let mut b = app.request(Method::GET, "/v1/documents", Some("reader"));
+        if i % 2 == 0 {
+            b = b.header("x-request-id", "abc-123");
+        }
+        let r = app.send(b).await;
         let id = r.header("x-request-id").expect("a generated x-request-id");
         let uuid = uuid::Uuid::parse_str(&id).expect("the generated id is a UUID");
         assert_eq!(uuid.get_version_num(), 4, "{id}");
         assert!(generated.insert(id), "a request id was given twice");
     }
-    // A problem carries the request id too.
+    // A problem carries the service's id, the one in the header and the log.
     let r = app
         .send(
             app.request(Method::GET, "/v1/documents/x", Some("reader"))
@@ -164,8 +161,33 @@ pub async fn request_id_is_echoed_or_generated(app: TestApp) {
         )
         .await;
     r.expect(404);
-    assert_eq!(r.body["request_id"], "trace-1");
+    assert_eq!(
+        r.body["request_id"].as_str(),
+        r.header("x-request-id").as_deref()
+    );
+    assert_ne!(r.body["request_id"], "trace-1");
     assert_eq!(r.body["instance"], "/v1/documents/x");
+    // The audit trail keeps both: the service's id and the client's correlation hint.
+    let r = app
+        .send(
+            app.request(Method::POST, "/v1/documents", Some("officer"))
+                .header("x-request-id", "trace-2")
+                .json(&json!({"kind": "programme", "title": "Spårbar"})),
+        )
+        .await;
+    r.expect(201);
+    let ev = app
+        .get(
+            &format!("/v1/audit-events?resource_id={}", id(&r.body)),
+            "board",
+        )
+        .await;
+    ev.expect(200);
+    assert_eq!(
+        ev.body["items"][0]["request_id"].as_str(),
+        r.header("x-request-id").as_deref()
+    );
+    assert_eq!(ev.body["items"][0]["correlation_id"], "trace-2");
 }
 
 pub async fn health_and_docs(app: TestApp) {
@@ -362,5 +384,107 @@ pub async fn metrics_in_prometheus_format(app: TestApp) {
         let (series, v) = line.rsplit_once(' ').expect("series and value");
         assert!(v.parse::<f64>().is_ok(), "{line}");
         assert!(series.starts_with("intl_"), "{line}");
+    }
+}
+
+/// Every label of the request series takes its values from a bounded set: invented methods,
+/// unknown paths and odd statuses fold into one value each, so no client can grow `/metrics`.
+pub async fn metrics_labels_stay_bounded(app: TestApp) {
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("intl_http_request"))
+            .count()
+    };
+    let noise = |round: usize| {
+        let app = &app;
+        async move {
+            for i in 0..60 {
+                let tag = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+                let method =
+                    Method::from_bytes(format!("X{}{round}", &tag[..8]).as_bytes()).unwrap();
+                let path = match i % 3 {
+                    0 => format!("/v1/projects/{tag}"),
+                    1 => format!("/{tag}/{i}"),
+                    _ => "/v1/projects".to_string(),
+                };
+                let r = app.send(app.request(method, &path, Some("reader"))).await;
+                assert!(r.status.is_client_error(), "{}", r.text);
+                let r = app.get(&format!("/v1/{tag}?x={i}"), "reader").await;
+                r.expect(404);
+            }
+        }
+    };
+    // A first round, and a scrape, make every series this test can make.
+    noise(0).await;
+    app.send(app.request(Method::GET, "/metrics", None)).await;
+    noise(1).await;
+    let first = app.send(app.request(Method::GET, "/metrics", None)).await;
+    noise(2).await;
+    let second = app.send(app.request(Method::GET, "/metrics", None)).await;
+    assert_eq!(series(&second.text), series(&first.text), "{}", second.text);
+    assert!(second.text.contains(r#"method="other""#), "{}", second.text);
+}
+
+/// `nosniff` on every response, `no-store` on the API's, and a content security policy on
+/// Swagger UI that allows what its page loads: its own scripts, no inline ones.
+pub async fn security_headers(app: TestApp) {
+    for r in [
+        app.get("/v1/documents", "reader").await,
+        app.send(app.request(Method::GET, "/v1/documents", None))
+            .await,
+        app.get("/v1/reports/project-portfolio", "reader").await,
+    ] {
+        assert_eq!(
+            r.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(
+            r.header("cache-control").as_deref(),
+            Some("no-store"),
+            "{}",
+            r.text
+        );
+    }
+    let r = app.send(app.request(Method::GET, "/healthz", None)).await;
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let page = app.send(app.request(Method::GET, "/docs/", None)).await;
+    assert_eq!(page.status, 200);
+    let csp = page
+        .header("content-security-policy")
+        .expect("a CSP on /docs/");
+    for part in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "connect-src 'self'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-eval"), "{csp}");
+    // Every script the page runs is a file of its own origin, which script-src 'self' allows.
+    let scripts: Vec<&str> = page.text.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty());
+    for s in scripts {
+        let tag = &s[..s.find('>').unwrap()];
+        let src = tag
+            .split("src=\"")
+            .nth(1)
+            .expect("no inline script")
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(!src.contains("://") && !src.starts_with("//"), "{src}");
+        let js = app
+            .send(app.request(
+                Method::GET,
+                &format!("/docs/{}", src.trim_start_matches("./")),
+                None,
+            ))
+            .await;
+        assert_eq!(js.status, 200, "{src}");
+        assert!(js.header("content-security-policy").is_some());
     }
 }

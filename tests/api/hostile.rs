@@ -473,3 +473,82 @@ pub async fn metacharacters_round_trip_on_every_resource(app: TestApp) {
     r.expect(422);
     assert_eq!(r.body["errors"][0]["field"], "document", "{}", r.body);
 }
+
+/// Control characters are refused with a 422 naming the field: in one-line fields (titles,
+/// names, external ids) all of them, in running text (descriptions, ...) all but tab and line
+/// breaks; external ids refuse bidirectional controls too. Nothing is written.
+pub async fn control_characters_are_refused_naming_the_field(app: TestApp) {
+    let before = app.snapshot();
+    for (path, body, field) in [
+        (
+            "/v1/projects",
+            json!({"title": "Ett\u{7}", "region_role": "partner"}),
+            "title",
+        ),
+        (
+            "/v1/projects",
+            json!({"title": "Rad\nbrytning", "region_role": "partner"}),
+            "title",
+        ),
+        (
+            "/v1/projects",
+            json!({"title": "Ett", "region_role": "partner", "programme": "a\tb"}),
+            "programme",
+        ),
+        (
+            "/v1/projects",
+            json!({"title": "Ett", "region_role": "partner", "description": "a\u{1b}[31m"}),
+            "description",
+        ),
+        (
+            "/v1/projects",
+            json!({"title": "Ett", "region_role": "partner", "description": "a\u{0}"}),
+            "description",
+        ),
+        (
+            "/v1/organisations",
+            json!({"name": "Org\u{85}", "kind": "ngo"}),
+            "name",
+        ),
+        (
+            "/v1/organisations",
+            json!({"name": "Org", "kind": "ngo",
+            "external_ids": [{"scheme": "jems", "value": "A\u{202E}1-B"}]}),
+            "external_ids[0].value",
+        ),
+        (
+            "/v1/organisations",
+            json!({"name": "Org", "kind": "ngo",
+            "external_ids": [{"scheme": "jems", "value": "A\u{1}"}]}),
+            "external_ids[0].value",
+        ),
+    ] {
+        let r = app.post(path, "officer", body.clone()).await;
+        r.expect(422);
+        assert_eq!(r.error_fields(), vec![field.to_string()], "{body}");
+    }
+    let r = app
+        .send(
+            app.request(
+                Method::PUT,
+                "/v1/projects/by-external-id/jems/A%E2%80%AE1",
+                Some("integrator"),
+            )
+            .json(&json!({"title": "Ett", "region_role": "partner"})),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.error_fields(), vec!["value".to_string()]);
+    assert_eq!(app.snapshot(), before, "a refused request wrote something");
+    // Running text keeps its tabs and line breaks.
+    let text = "Första raden\r\nAndra\traden\n";
+    let p = app
+        .post(
+            "/v1/projects",
+            "officer",
+            json!({"title": "Flerradig", "region_role": "partner", "description": text}),
+        )
+        .await;
+    p.expect(201);
+    assert_eq!(p.body["description"], text);
+}

@@ -156,3 +156,101 @@ pub async fn concurrent_requests_with_one_key_execute_once(app: TestApp) {
     let projects = |c: &Vec<(&str, i64)>| c.iter().find(|x| x.0 == "projects").unwrap().1;
     assert_eq!(projects(&after) - projects(&before), 1);
 }
+
+/// The caller is the verified token's, read as auth reads it: `bearer` in any case shares a key
+/// with `Bearer`, so a retry with either is replayed, never run twice.
+pub async fn the_scheme_in_any_case_names_one_caller(app: TestApp) {
+    let t = token_with(json!({"sub": "anna", "roles": ["officer"]}));
+    let body = json!({"name": "Skiftläge", "kind": "ngo"});
+    let send = |scheme: &'static str| {
+        app.request(Method::POST, "/v1/organisations", None)
+            .header("authorization", format!("{scheme} {t}"))
+            .header("idempotency-key", "case-1")
+            .json(&body)
+    };
+    let first = app.send(send("bearer")).await;
+    first.expect(201);
+    let counts = app.counts();
+    for scheme in ["bearer", "Bearer", "BEARER"] {
+        let again = app.send(send(scheme)).await;
+        assert_eq!(again.status, 201, "{}", again.text);
+        assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+        assert_eq!(again.body, first.body);
+    }
+    assert_eq!(app.counts(), counts, "a retry ran again");
+}
+
+/// A key is replayed only to the caller with the same sub and roles; a refusal is not kept.
+pub async fn a_key_replays_only_to_the_same_sub_and_roles(app: TestApp) {
+    let as_ = |roles: serde_json::Value| {
+        app.request(Method::POST, "/v1/organisations", None)
+            .bearer_auth(token_with(json!({"sub": "olle", "roles": roles})))
+            .header("idempotency-key", "roles-1")
+            .json(&json!({"name": "Rollbunden", "kind": "ngo"}))
+    };
+    let first = app.send(as_(json!(["officer"]))).await;
+    first.expect(201);
+    // The same sub with only the reader role is refused, not handed the officer's 201.
+    let r = app.send(as_(json!(["reader"]))).await;
+    r.expect(403);
+    assert!(r.header("idempotent-replayed").is_none());
+    // The refusal was not stored: the same reader's retry is refused again, not replayed.
+    let r = app.send(as_(json!(["reader"]))).await;
+    r.expect(403);
+    assert!(r.header("idempotent-replayed").is_none());
+    assert_eq!(stored_keys(&app), 1, "only the officer's 201 is kept");
+    // The officer's own retry still replays.
+    let again = app.send(as_(json!(["officer"]))).await;
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+}
+
+fn stored_keys(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use intl_api::db::schema::idempotency_keys as k;
+    let pool = intl_api::db::build_pool(&app.db.url, 1);
+    let mut c = pool.get().unwrap();
+    k::table.count().get_result(&mut c).unwrap()
+}
+
+/// Keys older than 24 hours are purged, whoever sent them, not only when their caller repeats
+/// them.
+pub async fn keys_are_purged_after_24_hours(app: TestApp) {
+    use diesel::prelude::*;
+    use intl_api::db::schema::idempotency_keys as k;
+    {
+        let pool = intl_api::db::build_pool(&app.db.url, 1);
+        let mut c = pool.get().unwrap();
+        let old = chrono::Utc::now().naive_utc() - chrono::Duration::hours(25);
+        let recent = chrono::Utc::now().naive_utc() - chrono::Duration::hours(23);
+        for (caller, at) in [("gone\nofficer", old), ("kept\nofficer", recent)] {
+            diesel::insert_into(k::table)
+                .values((
+                    k::caller_sub.eq(caller),
+                    k::idem_key.eq("old-key"),
+                    k::request_hash.eq("x"),
+                    k::status.eq(Some(201)),
+                    k::response_body.eq(Some("{}")),
+                    k::created_at.eq(at),
+                ))
+                .execute(&mut c)
+                .unwrap();
+        }
+    }
+    app.send(post(
+        &app,
+        "/v1/organisations",
+        "someone-else",
+        "new-key",
+        json!({"name": "Rensning", "kind": "ngo"}),
+    ))
+    .await
+    .expect(201);
+    let pool = intl_api::db::build_pool(&app.db.url, 1);
+    let mut c = pool.get().unwrap();
+    let callers: Vec<String> = k::table
+        .filter(k::idem_key.eq("old-key"))
+        .select(k::caller_sub)
+        .load(&mut c)
+        .unwrap();
+    assert_eq!(callers, vec!["kept\nofficer".to_string()]);
+}

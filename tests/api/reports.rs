@@ -702,3 +702,82 @@ pub async fn representatives_and_their_report_backs(app: TestApp) {
         assert_eq!(r.error_fields(), vec![field.to_string()], "{q}");
     }
 }
+
+/// Ten bulk upserts of 1000 projects, each with the largest budget and EU funding the API
+/// accepts: the sums pass 64 bits and still come out exact, in JSON and in CSV.
+pub async fn project_portfolio_sums_the_largest_amounts_exactly(app: TestApp) {
+    let max = "9999999999999.99";
+    for batch in 0..10 {
+        let items: Vec<Value> = (0..1000)
+            .map(|i| {
+                json!({"external_id": {"scheme": "jems", "value": format!("MAX-{batch}-{i}")},
+                       "record": {"title": format!("Största {batch}-{i}"), "region_role": "partner",
+                                  "status": "implementation", "programme": "Interreg Aurora",
+                                  "total_budget": {"amount": max, "currency": "EUR"},
+                                  "eu_funding": {"amount": max, "currency": "EUR"}}})
+            })
+            .collect();
+        let r = app
+            .send(
+                app.request(Method::POST, "/v1/projects/bulk-upsert", Some("integrator"))
+                    .json(&json!({"items": items})),
+            )
+            .await;
+        assert_eq!(r.status, 207, "{}", r.text);
+        assert!(
+            r.body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["result"] == "created"),
+            "{}",
+            r.text
+        );
+    }
+    // 10 000 x 9 999 999 999 999.99
+    let sum = "99999999999999900.00";
+    let r = json_of(&app, "/v1/reports/project-portfolio").await;
+    assert_eq!(r["total"]["projects"], 10_000);
+    let eur = json!([{"currency": "EUR", "total_budget": {"amount": sum, "currency": "EUR"},
+                      "eu_funding": {"amount": sum, "currency": "EUR"}}]);
+    assert_eq!(r["total"]["amounts"], eur);
+    for dim in [
+        "by_programme",
+        "by_status",
+        "by_region_role",
+        "by_priority_area",
+    ] {
+        assert_eq!(r[dim][0]["amounts"], eur, "{dim}");
+    }
+    let (_, rows) = csv(&app, "/v1/reports/project-portfolio").await;
+    for row in &rows {
+        assert_eq!(row["total_budget"], sum);
+        assert_eq!(row["eu_funding"], sum);
+    }
+}
+
+/// Every text cell is quoted, and a formula trigger is defused wherever a spreadsheet could
+/// start a cell: after a comma, a semicolon (Swedish Excel) or a tab inside the text as well.
+pub async fn csv_text_is_quoted_and_defused_after_every_delimiter(app: TestApp) {
+    for programme in ["x;=1+2;y", "a,@SUM(1)", "b; -1;-2+3"] {
+        app.post(
+            "/v1/projects",
+            "officer",
+            json!({"title": programme, "region_role": "partner", "programme": programme,
+                   "total_budget": {"amount": "10.50", "currency": "EUR"}}),
+        )
+        .await
+        .expect(201);
+    }
+    let (r, rows) = csv(&app, "/v1/reports/project-portfolio").await;
+    for cell in [
+        "\"programme\",\"x;'=1+2;y\",\"\",1,\"EUR\",10.50,0.00\r\n",
+        "\"programme\",\"a,'@SUM(1)\",",
+        "\"programme\",\"b; -1;'-2+3\",",
+        "\"total\",\"\",\"\",3,\"EUR\",31.50,0.00\r\n",
+    ] {
+        assert!(r.text.contains(cell), "{cell:?} in {}", r.text);
+    }
+    assert!(r.text.starts_with("\"dimension\",\"key\","), "{}", r.text);
+    assert!(rows.iter().any(|r| r["key"] == "x;'=1+2;y"));
+}
