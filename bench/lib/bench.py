@@ -75,8 +75,16 @@ def cmd_prepare(a):
     out["page"] = page_no
     out["page_cursor"] = cursor or ""
     out["page_walk_s"] = round(time.monotonic() - t0, 2)
-    docs, _ = get_json(c, "/v1/documents?kind=action_plan&status=adopted&limit=50", a.token)
-    out["action_plan_id"] = docs["items"][0]["id"]
+    # New activities go into a draft plan: an adopted plan's activities change only through a
+    # revision.
+    body = json.dumps({"kind": "action_plan", "title": "[BENCH] Handlingsplan", "year": 2030})
+    c.request("POST", "/v1/documents", body=body,
+              headers={"Authorization": f"Bearer {a.token}", "Content-Type": "application/json"})
+    r = c.getresponse()
+    plan = json.loads(r.read())
+    if r.status != 201:
+        raise SystemExit(f"creating the bench's draft plan: {r.status} {plan}")
+    out["action_plan_id"] = plan["id"]
     acts, _ = get_json(c, "/v1/activities?limit=50&status=ongoing", a.token)
     out["list_activities_items"] = len(acts["items"])
     feed, _ = get_json(c, "/v1/changes?limit=500", a.token)
