@@ -2,10 +2,9 @@
 //! Handlers name the action; `Caller::require` checks it here and refuses with a 403 naming the
 //! roles that would be allowed.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::documents::DocumentKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -50,8 +49,8 @@ pub enum Action {
     DraftDocument,
     /// Move a document from draft to proposed.
     ProposeDocument,
-    /// Adopt a document of this kind.
-    AdoptDocument(DocumentKind),
+    /// Adopt a document that this body decides (the document's kind says which).
+    AdoptDocument(DecidingBody),
     /// Adopt a document of some kind: checked before the document is loaded.
     AdoptSomeDocument,
     /// Start a new draft version of an adopted document.
@@ -94,10 +93,8 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::DecideMembership | Action::ApproveEvaluation | Action::SendBackEvaluation => {
             &[Board]
         }
-        Action::AdoptDocument(kind) => match kind.deciding_body() {
-            DecidingBody::Council => &[Council],
-            DecidingBody::Board => &[Board],
-        },
+        Action::AdoptDocument(DecidingBody::Council) => &[Council],
+        Action::AdoptDocument(DecidingBody::Board) => &[Board],
     }
 }
 
@@ -125,13 +122,23 @@ impl DecidingBody {
     }
 }
 
+/// A recorded decision: which body, when, and its reference.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Decision {
+    pub body: DecidingBody,
+    pub date: NaiveDate,
+    /// E.g. `RF 2018-06-21 § 135`.
+    #[schema(example = "RF 2018-06-21 § 135")]
+    pub reference: String,
+}
+
 /// A short human phrase for the action, used in 403 problems.
 pub fn describe(action: Action) -> String {
     match action {
         Action::Read => "reading".into(),
         Action::DraftDocument => "drafting or editing a document or its goals".into(),
         Action::ProposeDocument => "proposing a document".into(),
-        Action::AdoptDocument(kind) => format!("adopting a document of kind {}", kind.as_str()),
+        Action::AdoptDocument(body) => format!("adopting a document the {} decides", body.as_str()),
         Action::AdoptSomeDocument => "adopting a document".into(),
         Action::ReviseDocument => "starting a revision of a document".into(),
         Action::EditRunningWork => "changing activities, projects or organisations".into(),
@@ -168,18 +175,11 @@ pub const MATRIX: &[(&str, &[Action])] = &[
     ),
     (
         "adopt a `policy` or `goal_document`",
-        &[
-            Action::AdoptDocument(DocumentKind::Policy),
-            Action::AdoptDocument(DocumentKind::GoalDocument),
-        ],
+        &[Action::AdoptDocument(DecidingBody::Council)],
     ),
     (
         "adopt a `guideline`, `programme`, `action_plan`",
-        &[
-            Action::AdoptDocument(DocumentKind::Guideline),
-            Action::AdoptDocument(DocumentKind::Programme),
-            Action::AdoptDocument(DocumentKind::ActionPlan),
-        ],
+        &[Action::AdoptDocument(DecidingBody::Board)],
     ),
     ("change an adopted document", &[]),
     (
@@ -251,14 +251,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn council_adopts_policy_and_goal_documents_board_the_rest() {
-        for &kind in DocumentKind::ALL {
-            let expected = match kind {
-                DocumentKind::Policy | DocumentKind::GoalDocument => Council,
-                _ => Board,
-            };
-            assert_eq!(allowed_roles(Action::AdoptDocument(kind)), &[expected]);
-        }
+    fn each_body_adopts_alone() {
+        assert_eq!(
+            allowed_roles(Action::AdoptDocument(DecidingBody::Council)),
+            &[Council]
+        );
+        assert_eq!(
+            allowed_roles(Action::AdoptDocument(DecidingBody::Board)),
+            &[Board]
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Wiring: shared state, routes, middleware, health endpoints, and the server itself.
+//! Wiring: routes, middleware, health endpoints, and the server itself.
 
 use std::{net::TcpListener, sync::Arc};
 
@@ -17,44 +17,20 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
     activities, audit,
-    auth::{Caller, Verifier},
-    changes::Actor,
+    auth::Verifier,
     config::Settings,
     db::{self, Pool},
     decisions, documents,
     error::{ApiError, ApiResult},
     evaluations, feed, goals,
     http::{self as h, MAX_BODY_BYTES},
-    memberships,
-    openapi::{self, responses::*},
-    organisations,
+    memberships, openapi, organisations,
     pagination::CursorKey,
-    projects, reports, seed,
+    projects, reports,
+    responses::*,
+    seed,
+    state::AppState,
 };
-
-/// What every handler shares.
-pub struct AppState {
-    pub pool: Pool,
-    pub cursor_key: CursorKey,
-    /// Rendered records by version (`cache.rs`).
-    pub renders: crate::cache::Renders,
-    /// This instance's request counters and latency histograms.
-    pub metrics: crate::metrics::Registry,
-    /// PostgreSQL lookups sent from the workers themselves (`db::pipeline`).
-    pub pipeline: crate::db::pipeline::Pipeline,
-}
-
-impl AppState {
-    /// The audit trail's view of the caller of this request.
-    pub fn actor(&self, req: &HttpRequest, caller: &Caller) -> Actor {
-        Actor {
-            sub: caller.sub.clone(),
-            roles: caller.roles.clone(),
-            request_id: h::request_id(req),
-            correlation_id: h::correlation_id(req),
-        }
-    }
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -195,9 +171,9 @@ pub fn routes_and_spec() -> (
                         .service(evaluations::routes::send_back_evaluation)
                         .service(evaluations::routes::approve_evaluation),
                 )
-                .service(feed::list_changes)
-                .service(audit::list_audit_events)
-                .service(decisions::list_decisions)
+                .service(feed::routes::list_changes)
+                .service(audit::routes::list_audit_events)
+                .service(decisions::routes::list_decisions)
                 .service(reports::goal_fulfilment::goal_fulfilment)
                 .service(reports::membership_reviews::membership_reviews)
                 .service(reports::portfolio::project_portfolio)

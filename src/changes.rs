@@ -45,7 +45,7 @@ pub trait Resource: Serialize {
     /// point-in-time read at a record's `updated_at` finds that version.
     fn updated_at(&self) -> chrono::DateTime<chrono::Utc>;
     /// The decision the record carries (adoption, approval, the board's membership decision).
-    fn decision(&self) -> Option<&crate::documents::Decision> {
+    fn decision(&self) -> Option<&crate::access::Decision> {
         None
     }
     /// What a decision on this record decided, in a sentence, for the decision register.

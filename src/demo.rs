@@ -9,12 +9,12 @@ use diesel::prelude::*;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 
 use crate::{
-    access::{DecidingBody, Role},
+    access::{DecidingBody, Decision, Role},
     activities::{Activity, ActivityInput, ActivityKind, ActivityStatus},
     changes::Actor,
     crud::Creatable,
     db::{self, schema::audit_events, DbConnection},
-    documents::{self, Decision, Document, DocumentInput, DocumentKind, DocumentStatus},
+    documents::{self, Document, DocumentInput, DocumentKind, DocumentStatus},
     error::{ApiError, ApiResult},
     evaluations::{
         self, ApproveRequest, Evaluation, EvaluationInput, GoalFulfilment, Recommendation,

@@ -18,11 +18,11 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    app::AppState,
     auth::Caller,
     db::{self, schema::idempotency_keys as k, DbConnection},
     error::ApiError,
     model::now,
+    state::AppState,
 };
 
 pub const HEADER: &str = "idempotency-key";

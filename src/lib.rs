@@ -3,6 +3,7 @@
 pub mod access;
 pub mod activities;
 pub mod app;
+pub mod as_of;
 pub mod audit;
 pub mod auth;
 pub mod cache;
@@ -29,6 +30,8 @@ pub mod organisations;
 pub mod pagination;
 pub mod projects;
 pub mod reports;
+pub mod responses;
 pub mod seed;
+pub mod state;
 
 pub use app::Application;

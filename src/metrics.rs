@@ -7,10 +7,7 @@
 use std::{
     collections::BTreeMap,
     fmt::Write,
-    sync::{
-        atomic::{AtomicI64, Ordering},
-        Mutex,
-    },
+    sync::{atomic::Ordering, Mutex},
     time::Instant,
 };
 
@@ -22,7 +19,7 @@ use actix_web::{
     web, HttpResponse,
 };
 
-use crate::{app::AppState, db, error::ApiResult};
+use crate::{db, error::ApiResult, state::AppState};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -49,9 +46,6 @@ struct Series {
 /// One instance's metrics (kept in `AppState`).
 #[derive(Default)]
 pub struct Registry(Mutex<Series>);
-
-/// Requests waiting for a database connection right now, in this process.
-pub static POOL_WAITING: AtomicI64 = AtomicI64::new(0);
 
 /// Methods counted under their own name; any other is counted as `other`.
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -214,7 +208,7 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
         state.connections - state.idle_connections,
         state.idle_connections,
         pool.max_size(),
-        POOL_WAITING.load(Ordering::Relaxed).max(0),
+        db::POOL_WAITING.load(Ordering::Relaxed).max(0),
         pipelined,
         statements,
         db_errors,
@@ -267,7 +261,7 @@ pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain; version=0.0.4",
             body = String),
-        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 400, response = crate::responses::BadRequest),
     )
 )]
 #[get("/metrics")]

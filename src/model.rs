@@ -75,6 +75,25 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
+/// Parses an optional whole-number query parameter within a range, naming it in the 422.
+pub fn int_param(
+    field: &str,
+    value: Option<&str>,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::validation(
+                field,
+                format!("must be a whole number from {min} to {max}"),
+            )),
+        },
+    }
+}
+
 /// Collects field problems so a body's every fault is reported at once.
 #[derive(Default)]
 pub struct Checks(pub Vec<FieldError>);
@@ -138,7 +157,7 @@ impl Checks {
         min: i64,
         max: i64,
     ) -> Option<i64> {
-        match crate::crud::int_param(field, value, min, max) {
+        match int_param(field, value, min, max) {
             Ok(v) => v,
             Err(ApiError::Validation(mut e)) => {
                 self.0.append(&mut e);

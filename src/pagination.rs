@@ -94,7 +94,7 @@ impl PageRequest {
 pub async fn list<T, K, F>(
     req: &HttpRequest,
     caller: &crate::auth::Caller,
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     action: crate::access::Action,
     scope: String,
     limit: Option<&str>,

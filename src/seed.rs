@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::{
-    access::DecidingBody,
+    access::{DecidingBody, Decision},
     changes::Actor,
     db::{self, schema::app_settings, DbConnection},
-    documents::{self, Decision, Document, DocumentInput, DocumentKind, DocumentStatus},
+    documents::{self, Document, DocumentInput, DocumentKind, DocumentStatus},
     error::ApiError,
     goals::{self, GoalInput, GoalKind},
 };
@@ -167,7 +167,7 @@ fn insert_organisations(conn: &mut DbConnection) -> Result<(), ApiError> {
                 role,
                 representative: None,
                 mandate: mandate.map(Into::into),
-                decision: Some(crate::documents::Decision {
+                decision: Some(crate::access::Decision {
                     body: crate::access::DecidingBody::Council,
                     date: NaiveDate::from_ymd_opt(2018, 6, 21).expect("valid date"),
                     reference: POLICY_DECISION.into(),

@@ -6,8 +6,8 @@ use utoipa::IntoParams;
 
 use super::*;
 use crate::{
-    access::Action, app::AppState, auth::Caller, crud, error::ApiResult, model::parse_time_param,
-    openapi::errors::*, pagination::Page,
+    access::Action, auth::Caller, crud, error::ApiResult, model::parse_time_param,
+    pagination::Page, responses::errors::*, state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -59,7 +59,7 @@ pub async fn list_activities(
     let q = q.into_inner();
     let filter = Filter {
         document_id: q.document_id,
-        year: crud::int_param("year", q.year.as_deref(), 1900, 2200)?.map(|y| y as i32),
+        year: crate::model::int_param("year", q.year.as_deref(), 1900, 2200)?.map(|y| y as i32),
         kind: q
             .kind
             .as_deref()
@@ -109,7 +109,7 @@ pub async fn list_activities(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Activity id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The activity", body = Activity,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

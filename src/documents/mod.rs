@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    access::DecidingBody,
+    access::{DecidingBody, Decision},
     changes::{self, Actor, Change, Resource},
     db::{schema::documents, DbConnection},
     error::ApiError,
@@ -53,16 +53,6 @@ impl DocumentStatus {
     pub fn is_fixed(self) -> bool {
         matches!(self, DocumentStatus::Adopted | DocumentStatus::Superseded)
     }
-}
-
-/// A recorded decision: which body, when, and its reference.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct Decision {
-    pub body: DecidingBody,
-    pub date: NaiveDate,
-    /// E.g. `RF 2018-06-21 § 135`.
-    #[schema(example = "RF 2018-06-21 § 135")]
-    pub reference: String,
 }
 
 /// A governing document.
@@ -482,4 +472,20 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, doc: &Document) -> Result<
 /// The editable view of a document, as JSON, for merge patches.
 pub fn input_json(doc: &Document) -> serde_json::Value {
     serde_json::to_value(DocumentInput::of(doc)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn council_adopts_policy_and_goal_documents_board_the_rest() {
+        for &kind in DocumentKind::ALL {
+            let expected = match kind {
+                DocumentKind::Policy | DocumentKind::GoalDocument => DecidingBody::Council,
+                _ => DecidingBody::Board,
+            };
+            assert_eq!(kind.deciding_body(), expected);
+        }
+    }
 }

@@ -9,15 +9,15 @@ use utoipa::IntoParams;
 use super::*;
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     db::{self, schema::documents},
     error::ApiResult,
     goals,
     http::{self, IfMatch},
     model::{parse_time_param, Checks},
-    openapi::errors::*,
     pagination::{self, Page},
+    responses::errors::*,
+    state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -137,7 +137,7 @@ pub async fn list_documents(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Document id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The document", body = Document,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -152,7 +152,7 @@ pub async fn get_document(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    crate::audit::get_single(req, caller, state, id.into_inner(), None, load).await
+    crate::as_of::get_single(req, caller, state, id.into_inner(), None, load).await
 }
 
 /// Create a draft document.
@@ -372,9 +372,9 @@ pub async fn adopt_document(
             .as_deref()
             .map(|o| load(conn, o))
             .transpose()?;
-        caller.require(Action::AdoptDocument(before.kind))?;
+        caller.require(Action::AdoptDocument(before.kind.deciding_body()))?;
         if let Some(o) = &original {
-            caller.require(Action::AdoptDocument(o.kind))?;
+            caller.require(Action::AdoptDocument(o.kind.deciding_body()))?;
         }
         if_match.check(before.version)?;
         if before.status != DocumentStatus::Proposed {

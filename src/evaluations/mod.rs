@@ -11,14 +11,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    access::DecidingBody,
+    access::{DecidingBody, Decision},
     changes::{self, Actor, Change, Resource},
     crud::{Creatable, Entity},
     db::{
         schema::{activities, documents, evaluations, goals, memberships, projects},
         DbConnection,
     },
-    documents::Decision,
     error::{ApiError, ApiResult},
     model::{new_id, now, utc, Checks},
     string_enum, versioned_store,

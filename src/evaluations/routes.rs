@@ -7,14 +7,14 @@ use utoipa::IntoParams;
 use super::*;
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     crud, db,
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
-    openapi::errors::*,
     pagination::Page,
+    responses::errors::*,
+    state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -100,7 +100,7 @@ pub async fn list_evaluations(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Evaluation id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The evaluation", body = Evaluation,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

@@ -7,15 +7,15 @@ use utoipa::IntoParams;
 use super::*;
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     db,
     documents::routes::reject_read_only,
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
-    openapi::errors::*,
     pagination::{self, Page},
+    responses::errors::*,
+    state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -114,7 +114,7 @@ pub async fn list_goals(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Goal id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The goal", body = Goal,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -129,7 +129,7 @@ pub async fn get_goal(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    crate::audit::get_single(req, caller, state, id.into_inner(), None, load).await
+    crate::as_of::get_single(req, caller, state, id.into_inner(), None, load).await
 }
 
 /// Create a goal in a document that is not adopted.

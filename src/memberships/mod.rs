@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    access::{self, Action, DecidingBody},
+    access::{self, Action, DecidingBody, Decision},
     changes::{self, Actor, Change, Resource},
     crud::Entity,
     db::{
@@ -21,7 +21,6 @@ use crate::{
         },
         DbConnection,
     },
-    documents::Decision,
     error::{ApiError, ApiResult},
     model::{new_id, now, utc, Checks, Money},
     organisations, string_enum, versioned_store,

@@ -9,14 +9,14 @@ use super::{
     *,
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     crud, db,
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
-    openapi::errors::*,
     pagination::Page,
+    responses::errors::*,
+    state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -113,7 +113,7 @@ pub async fn list_memberships(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Membership id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The membership", body = Membership,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -357,7 +357,7 @@ pub async fn create_report_back(
     params(("id" = String, Path, description = "Membership id"),
            ("report_back_id" = String, Path, description = "Report-back id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The report-back", body = ReportBack,
             headers(("ETag" = String, description = "Strong ETag of this version"))),
@@ -374,7 +374,7 @@ pub async fn get_report_back(
 ) -> ApiResult<HttpResponse> {
     let (mid, rid) = path.into_inner();
     let parent = Some(("membership_id", mid.clone()));
-    crate::audit::get_single(req, caller, state, rid, parent, move |conn, rid| {
+    crate::as_of::get_single(req, caller, state, rid, parent, move |conn, rid| {
         load_of(conn, &mid, rid)
     })
     .await

@@ -7,13 +7,13 @@ use utoipa::IntoParams;
 use super::*;
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     crud,
     error::ApiResult,
     model::parse_time_param,
-    openapi::errors::*,
     pagination::{self, Page},
+    responses::errors::*,
+    state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -123,7 +123,7 @@ pub async fn list_organisations(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Organisation id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The organisation", body = Organisation,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

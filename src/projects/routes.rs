@@ -6,8 +6,8 @@ use utoipa::IntoParams;
 
 use super::*;
 use crate::{
-    access::Action, app::AppState, auth::Caller, crud, error::ApiResult, model::parse_time_param,
-    openapi::errors::*, pagination::Page,
+    access::Action, auth::Caller, crud, error::ApiResult, model::parse_time_param,
+    pagination::Page, responses::errors::*, state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -114,7 +114,7 @@ pub async fn list_projects(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Project id"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the caller holds"),
-           crate::audit::AsOfQuery),
+           crate::as_of::AsOfQuery),
     responses(
         (status = 200, description = "The project", body = Project,
             headers(("ETag" = String, description = "Strong ETag of this version"))),

@@ -16,7 +16,6 @@ use super::{Format, Table};
 use crate::{
     access::Action,
     activities::ActivityStatus,
-    app::AppState,
     auth::Caller,
     db::{
         self,
@@ -27,8 +26,9 @@ use crate::{
     error::{ApiError, ApiResult},
     evaluations::GoalFulfilment,
     goals::GoalKind,
-    openapi::errors::*,
     projects::ProjectStatus,
+    responses::errors::*,
+    state::AppState,
 };
 
 /// Records counted by status; every status is present, zero or not.

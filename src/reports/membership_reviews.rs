@@ -13,7 +13,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::{opt, Table};
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     db::{
         self,
@@ -24,7 +23,8 @@ use crate::{
     evaluations::{GoalFulfilment, Recommendation},
     memberships::{self, MembershipKind, MembershipStatus},
     model::{Checks, Money},
-    openapi::errors::*,
+    responses::errors::*,
+    state::AppState,
 };
 
 /// An approved evaluation, in brief.

@@ -16,12 +16,12 @@ use utoipa::ToSchema;
 use super::{opt, Format, Table};
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     db::{self, schema::goals, DbConnection},
     error::ApiResult,
     model::Money,
-    openapi::errors::*,
+    responses::errors::*,
+    state::AppState,
 };
 
 /// The sums in one currency.

@@ -13,13 +13,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::{opt, Table};
 use crate::{
     access::Action,
-    app::AppState,
     auth::Caller,
     db::{self, schema::report_backs, DbConnection},
     error::ApiResult,
     memberships::{self, MembershipKind, MembershipRole, MembershipStatus},
     model::Checks,
-    openapi::errors::*,
+    responses::errors::*,
+    state::AppState,
 };
 
 /// A report-back, in brief.

@@ -1,0 +1,334 @@
+//! The shape every resource shares: get, create, merge-patch and delete, written once.
+//! A resource says how it loads, creates, updates and deletes (inside the transaction, through
+//! the write path); the HTTP flow, preconditions and validation order live here.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{
+    access::Action,
+    auth::Caller,
+    changes::{Actor, Resource},
+    db::{self, DbConnection},
+    error::{ApiError, ApiResult},
+    http::{self, IfMatch},
+    model::Checks,
+    state::AppState,
+};
+
+mod bulk;
+mod list;
+mod upsert;
+
+pub use bulk::*;
+pub use list::*;
+pub use upsert::*;
+
+pub trait Entity: Resource + Clone + DeserializeOwned + Send + 'static {
+    /// The writable fields: the body of a create, and the view a merge patch applies to.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// The collection's path, e.g. `/v1/organisations`.
+    const COLLECTION: &'static str;
+    /// Fields a patch may not name.
+    const READ_ONLY: &'static [&'static str];
+
+    /// The live record, or 404.
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
+    /// The live record's version, or `None`: one indexed lookup (`live_version!` makes it).
+    fn live_version(conn: &mut DbConnection, id: &str) -> ApiResult<Option<i64>>;
+    /// The same lookup for several records at once, as a PostgreSQL statement for
+    /// `db::pipeline`: the id and version of each live record among `ids`.
+    fn live_versions_pg(ids: &[&str]) -> ApiResult<db::PgStatement>;
+    fn input(&self) -> Self::Input;
+    /// A 409 when the record's state forbids changes (adopted, approved, ended).
+    fn ensure_writable(&self) -> ApiResult<()> {
+        Ok(())
+    }
+    /// Checks that need no database; every bad field at once.
+    fn check(input: &Self::Input) -> ApiResult<()>;
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        input: Self::Input,
+    ) -> ApiResult<Self>;
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()>;
+}
+
+/// A resource created on its own collection (not under a parent).
+pub trait Creatable: Entity {
+    fn create(conn: &mut DbConnection, actor: &Actor, input: Self::Input) -> ApiResult<Self>;
+}
+
+/// Fields that only the service or an action sets, common to every resource.
+pub const RECORD_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at"];
+
+/// One record. Its current version is looked up first: when its rendering of that version is
+/// in `state.renders`, that is the answer (one statement, on PostgreSQL sent from this worker
+/// through `db::pipeline`); otherwise it is loaded on a snapshot and rendered. A query string
+/// (`as_of`) takes the audit trail's way (`as_of::get_single`).
+pub async fn get<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: String,
+) -> ApiResult<HttpResponse> {
+    if !req.query_string().is_empty() {
+        return crate::as_of::get_single(req, caller, state, id, None, |conn, id| {
+            E::load(conn, id)
+        })
+        .await;
+    }
+    caller.require(Action::Read)?;
+    // The lookup, sent by this worker when the pipeline can (`None`: the pool's path does it).
+    let looked_up = match state
+        .pipeline
+        .live_version(E::TYPE, E::live_versions_pg, &id)
+        .await
+    {
+        Some(version) => {
+            if let Some(version) = version? {
+                if let Some(body) = state.renders.get(E::TYPE, &id, version) {
+                    return Ok(http::single_raw(&req, version, body));
+                }
+            }
+            true
+        }
+        None => false,
+    };
+    let cache = state.clone();
+    let r = db::query(&state.pool, move |conn| {
+        if !looked_up {
+            if let Some(version) = E::live_version(conn, &id)? {
+                if let Some(body) = cache.renders.get(E::TYPE, &id, version) {
+                    return Ok(crate::cache::Rendered { version, body });
+                }
+            }
+        }
+        // Not here, changed or gone (the load says 404 in its own words).
+        let e = db::snapshot(conn, |conn| E::load(conn, &id))?;
+        cache.renders.render(&e)
+    })
+    .await?;
+    Ok(http::single_raw(&req, r.version, r.body))
+}
+
+pub async fn create<E: Creatable>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    action: Action,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(action)?;
+    let input: E::Input = http::from_value(http::json_value(&req, &body, false)?)?;
+    E::check(&input)?;
+    let actor = state.actor(&req, &caller);
+    let e = db::write(&state.pool, move |conn| E::create(conn, &actor, input)).await?;
+    written(&state, &e, true)
+}
+
+/// The answer to a committed write (201 with `Location` for a new record, else 200), from the
+/// record's rendering, which is kept in the render cache: only now, after the COMMIT, so a
+/// version in the cache is one the database holds.
+fn written<E: Entity>(state: &AppState, e: &E, created: bool) -> ApiResult<HttpResponse> {
+    let r = state.renders.render(e)?;
+    Ok(if created {
+        http::created_raw(format!("{}/{}", E::COLLECTION, e.id()), r.version, r.body)
+    } else {
+        http::written_raw(r.version, r.body)
+    })
+}
+
+pub async fn patch<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    action: Action,
+    id: String,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(action)?;
+    let patch = http::json_value(&req, &body, true)?;
+    reject_read_only(&patch, E::READ_ONLY)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let cache = state.clone();
+    let e = db::write(&state.pool, move |conn| {
+        // 404, then 409 (state), 422 (body), 412 (precondition): a bad body is reported as
+        // such even when the ETag is stale too.
+        let before = current::<E>(conn, &cache.renders, &id)?;
+        before.ensure_writable()?;
+        let input = apply_patch::<E>(&before, &patch)?;
+        if_match.check(before.version())?;
+        E::update(conn, &actor, &before, input)
+    })
+    .await?;
+    written(&state, &e, false)
+}
+
+/// The live record, for a write: read back from its rendering when `renders` holds its live
+/// version (one indexed lookup instead of loading its links and children; a version's JSON is
+/// the whole record, see `cache.rs`), loaded otherwise. The write's own guard on the version
+/// (`versioned_store!`) still refuses it if another writer got there first.
+fn current<E: Entity>(
+    conn: &mut DbConnection,
+    renders: &crate::cache::Renders,
+    id: &str,
+) -> ApiResult<E> {
+    if renders.enabled() {
+        if let Some(version) = E::live_version(conn, id)? {
+            if let Some(body) = renders.get(E::TYPE, id, version) {
+                match serde_json::from_slice::<E>(&body) {
+                    Ok(e) if e.version() == version => return Ok(e),
+                    Ok(_) => log::warn!("{} {id}: cached rendering of another version", E::TYPE),
+                    Err(err) => log::warn!("{} {id}: cached rendering unreadable: {err}", E::TYPE),
+                }
+            }
+        }
+    }
+    E::load(conn, id)
+}
+
+/// The record's writable view with a merge patch applied, parsed and checked.
+pub fn apply_patch<E: Entity>(before: &E, patch: &serde_json::Value) -> ApiResult<E::Input> {
+    let mut current = serde_json::to_value(before.input()).map_err(ApiError::internal)?;
+    http::merge_patch(&mut current, patch);
+    let input: E::Input = http::from_value(current)?;
+    E::check(&input)?;
+    Ok(input)
+}
+
+pub async fn delete<E: Entity>(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    action: Action,
+    id: String,
+) -> ApiResult<HttpResponse> {
+    caller.require(action)?;
+    let actor = state.actor(&req, &caller);
+    let if_match = IfMatch::of(&req);
+    let cache = state.clone();
+    db::write(&state.pool, move |conn| {
+        let before = current::<E>(conn, &cache.renders, &id)?;
+        if_match.check(before.version())?;
+        E::delete(conn, &actor, &before)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// 422 for fields a merge patch may not touch, naming each.
+pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiResult<()> {
+    let mut c = Checks::default();
+    if let Some(map) = patch.as_object() {
+        for key in map.keys() {
+            if read_only.contains(&key.as_str()) || RECORD_FIELDS.contains(&key.as_str()) {
+                c.add(
+                    key.as_str(),
+                    "is read-only; it is set by the service or by an action",
+                );
+            }
+        }
+    }
+    c.finish()
+}
+
+/// Writes a record's row over the stored one only if the stored version is the one before
+/// (so a concurrent writer is never overwritten), and soft-deletes with a version bump.
+#[macro_export]
+macro_rules! versioned_store {
+    ($table:ident, $row:ty) => {
+        fn store_update(
+            conn: &mut $crate::db::DbConnection,
+            row: &$row,
+        ) -> $crate::error::ApiResult<()> {
+            use diesel::prelude::*;
+            let n = $crate::db::prepared_update(
+                $table::table,
+                row,
+                $table::id
+                    .eq(&row.id)
+                    .and($table::version.eq(row.version - 1)),
+            )
+            .execute(conn)?;
+            if n != 1 {
+                return Err($crate::error::ApiError::PreconditionFailed(format!(
+                    "{} was changed concurrently; fetch it again",
+                    row.id
+                )));
+            }
+            Ok(())
+        }
+
+        /// Marks the record deleted at `version`; returns nothing when it was already changed.
+        fn store_tombstone(
+            conn: &mut $crate::db::DbConnection,
+            id: &str,
+            version: i64,
+        ) -> $crate::error::ApiResult<()> {
+            use diesel::prelude::*;
+            let now = $crate::model::now();
+            let n = $crate::db::prepared_update(
+                $table::table,
+                (
+                    $table::deleted_at.eq(Some(now)),
+                    $table::version.eq(version),
+                    $table::updated_at.eq(now),
+                ),
+                $table::id.eq(id).and($table::version.eq(version - 1)),
+            )
+            .execute(conn)?;
+            if n != 1 {
+                return Err($crate::error::ApiError::PreconditionFailed(format!(
+                    "{id} was changed concurrently; fetch it again"
+                )));
+            }
+            Ok(())
+        }
+    };
+}
+
+/// `Entity::live_version` and `Entity::live_version_pg` for a resource stored in `$table`
+/// (inside its `impl Entity`): one query, run by diesel on the pool or by `db::pipeline`.
+#[macro_export]
+macro_rules! live_version {
+    ($table:ident) => {
+        // `load`, not `first`: SQLite expires a statement whose bound LIMIT is bound again
+        // (see `db::PageLimit`), so `first` was parsed on every GET (a uprobe on
+        // sqlite3Prepare counted 100 for 100 GETs, 0 after); the id is the primary key.
+        fn live_version(
+            conn: &mut $crate::db::DbConnection,
+            id: &str,
+        ) -> $crate::error::ApiResult<Option<i64>> {
+            use diesel::prelude::*;
+            Ok($crate::native!(conn, |c| $crate::live_version!(query $table, id).load::<i64>(c))?.pop())
+        }
+
+        fn live_versions_pg(
+            ids: &[&str],
+        ) -> $crate::error::ApiResult<$crate::db::PgStatement> {
+            use diesel::prelude::*;
+            use $crate::db::pipeline::MAX_BATCH;
+            // The SQL of each number of ids, written once.
+            static SQL: [std::sync::OnceLock<String>; MAX_BATCH] =
+                [const { std::sync::OnceLock::new() }; MAX_BATCH];
+            let query = $table::table
+                .filter($crate::db::InList { column: $table::id, ids })
+                .filter($table::deleted_at.is_null())
+                .select(($table::id, $table::version));
+            match ids.len().checked_sub(1).and_then(|n| SQL.get(n)) {
+                Some(sql) => $crate::db::pg_statement_once(&query, sql),
+                None => $crate::db::pg_statement(&query),
+            }
+        }
+    };
+    (query $table:ident, $id:expr) => {{
+        use diesel::prelude::*;
+        $table::table
+            .filter($table::id.eq($id))
+            .filter($table::deleted_at.is_null())
+            .select($table::version)
+    }};
+}
