@@ -1,4 +1,4 @@
--- POST /v1/activities: a new activity in an adopted action plan ($DOCUMENT_ID) per request.
+-- POST /v1/activities: a new activity in a draft action plan ($DOCUMENT_ID) per request.
 -- Every 201 is a committed transaction with its audit event and change-feed event.
 dofile(os.getenv("BENCH_DIR") .. "/wrk/common.lua")
 wrk.method = "POST"

@@ -3,7 +3,10 @@
 //! a write is its own transaction.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -147,9 +150,14 @@ where
     };
     let mut answers = Vec::with_capacity(writes.len());
     let mut jobs: Vec<Job> = Vec::with_capacity(writes.len());
+    // How many of these writes have been answered; a turn's taker whose writes an earlier turn
+    // answered leaves the turn to the writes still waiting.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let count = writes.len();
     for (f, keep) in writes {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, ApiError>>(1);
         answers.push(rx);
+        let answered = answered.clone();
         jobs.push(Box::new(move |conn| {
             let result = match conn {
                 Some(conn) => savepoint_if(conn, f, keep),
@@ -160,6 +168,7 @@ where
                     Ok(_) if !committed => Err(unavailable()),
                     result => result,
                 });
+                answered.fetch_add(1, Ordering::Release);
             })
         }));
     }
@@ -167,7 +176,7 @@ where
     lock(&writer.waiting).extend(jobs);
     // When this returns the writes have been answered: by this turn, or by an earlier one that
     // found them waiting.
-    web::block(move || writer.take_turn(&pool))
+    web::block(move || writer.take_turn(&pool, || answered.load(Ordering::Acquire) == count))
         .await
         .map_err(ApiError::internal)?;
     Ok(answers
@@ -212,9 +221,18 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Writer {
-    /// Waits for the turn, then runs every write waiting in one transaction.
-    fn take_turn(&self, pool: &Pool) {
+    /// Waits for the turn, then runs every write waiting in one transaction, unless the
+    /// caller's writes were answered meanwhile (`done`): then the writes queued since are left
+    /// to a caller still waiting for them, so they gather into one turn (one COMMIT, one sync)
+    /// instead of each caller that queued behind a turn running a turn of its own.
+    fn take_turn(&self, pool: &Pool, done: impl Fn() -> bool) {
+        if done() {
+            return;
+        }
         let _turn = lock(&self.turn);
+        if done() {
+            return;
+        }
         let jobs = std::mem::take(&mut *lock(&self.waiting));
         if jobs.is_empty() {
             return;
