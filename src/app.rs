@@ -12,7 +12,7 @@ use actix_web::{
 };
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_actix_web::{scope, AppExt};
+use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
@@ -96,81 +96,7 @@ pub fn routes_and_spec() -> (
         .openapi(openapi::BaseDoc::openapi())
         .service(
             scope("/v1")
-                // A scope per resource: the router compares a request with a scope's static
-                // prefix before it tries that resource's patterns (a regex each); one flat
-                // list ran ~17 regexes to reach a project (callgrind: 17 % of a cached GET).
-                .service(
-                    scope("/documents")
-                        .service(documents::routes::list_documents)
-                        .service(documents::routes::create_document)
-                        .service(documents::routes::get_document)
-                        .service(documents::routes::patch_document)
-                        .service(documents::routes::delete_document)
-                        .service(documents::routes::propose_document)
-                        .service(documents::routes::adopt_document)
-                        .service(documents::routes::revise_document),
-                )
-                .service(
-                    scope("/goals")
-                        .service(goals::routes::list_goals)
-                        .service(goals::routes::create_goal)
-                        .service(goals::routes::get_goal)
-                        .service(goals::routes::patch_goal)
-                        .service(goals::routes::delete_goal),
-                )
-                .service(
-                    scope("/organisations")
-                        .service(organisations::routes::list_organisations)
-                        .service(organisations::routes::create_organisation)
-                        .service(organisations::routes::upsert_organisation)
-                        .service(organisations::routes::bulk_upsert_organisations)
-                        .service(organisations::routes::get_organisation)
-                        .service(organisations::routes::patch_organisation)
-                        .service(organisations::routes::delete_organisation),
-                )
-                .service(
-                    scope("/activities")
-                        .service(activities::routes::list_activities)
-                        .service(activities::routes::create_activity)
-                        .service(activities::routes::get_activity)
-                        .service(activities::routes::patch_activity)
-                        .service(activities::routes::delete_activity),
-                )
-                .service(
-                    scope("/projects")
-                        .service(projects::routes::list_projects)
-                        .service(projects::routes::create_project)
-                        .service(projects::routes::upsert_project)
-                        .service(projects::routes::bulk_upsert_projects)
-                        .service(projects::routes::get_project)
-                        .service(projects::routes::patch_project)
-                        .service(projects::routes::delete_project),
-                )
-                .service(
-                    scope("/memberships")
-                        .service(memberships::routes::list_memberships)
-                        .service(memberships::routes::create_membership)
-                        .service(memberships::routes::get_membership)
-                        .service(memberships::routes::patch_membership)
-                        .service(memberships::routes::delete_membership)
-                        .service(memberships::routes::end_membership)
-                        .service(memberships::routes::list_report_backs)
-                        .service(memberships::routes::create_report_back)
-                        .service(memberships::routes::get_report_back)
-                        .service(memberships::routes::patch_report_back)
-                        .service(memberships::routes::delete_report_back),
-                )
-                .service(
-                    scope("/evaluations")
-                        .service(evaluations::routes::list_evaluations)
-                        .service(evaluations::routes::create_evaluation)
-                        .service(evaluations::routes::get_evaluation)
-                        .service(evaluations::routes::patch_evaluation)
-                        .service(evaluations::routes::delete_evaluation)
-                        .service(evaluations::routes::submit_evaluation)
-                        .service(evaluations::routes::send_back_evaluation)
-                        .service(evaluations::routes::approve_evaluation),
-                )
+                .configure(resources)
                 .service(feed::routes::list_changes)
                 .service(audit::routes::list_audit_events)
                 .service(decisions::routes::list_decisions)
@@ -184,6 +110,29 @@ pub fn routes_and_spec() -> (
         .service(crate::metrics::metrics)
         .split_for_parts();
     (app, openapi::finish(spec))
+}
+
+/// A resource's `routes::routes`: its handlers, registered in the order the router tries them.
+type Routes = fn(&mut ServiceConfig);
+
+/// Every resource with a collection: its path under `/v1` and its routes (`routes::routes`).
+/// A scope per resource: the router compares a request with a scope's static prefix before it
+/// tries that resource's patterns (a regex each); one flat list ran ~17 regexes to reach a
+/// project (callgrind: 17 % of a cached GET).
+const RESOURCES: &[(&str, Routes)] = &[
+    ("/documents", documents::routes::routes),
+    ("/goals", goals::routes::routes),
+    ("/organisations", organisations::routes::routes),
+    ("/activities", activities::routes::routes),
+    ("/projects", projects::routes::routes),
+    ("/memberships", memberships::routes::routes),
+    ("/evaluations", evaluations::routes::routes),
+];
+
+fn resources(cfg: &mut ServiceConfig) {
+    for (path, routes) in RESOURCES {
+        cfg.service(scope(*path).configure(routes));
+    }
 }
 
 /// Path templates and their methods, from the spec: tells 405 from 404.

@@ -108,7 +108,7 @@ mod tests {
     }
 
     impl crate::changes::Resource for R {
-        const TYPE: &'static str = "r";
+        const KIND: crate::model::ResourceType = crate::model::ResourceType::Document;
         fn id(&self) -> &str {
             &self.id
         }
@@ -130,9 +130,9 @@ mod tests {
             })
             .unwrap();
         assert_eq!(&r.body[..], br#"{"id":"a","version":2}"#);
-        assert_eq!(c.get("r", "a", 2), Some(r.body));
-        assert_eq!(c.get("r", "a", 3), None);
-        assert_eq!(c.get("r", "a", 1), None);
+        assert_eq!(c.get("document", "a", 2), Some(r.body));
+        assert_eq!(c.get("document", "a", 3), None);
+        assert_eq!(c.get("document", "a", 1), None);
         assert_eq!(c.get("other", "a", 2), None);
         assert_eq!(c.counts(), (1, 3));
         c.render(&R {
@@ -140,8 +140,12 @@ mod tests {
             version: 3,
         })
         .unwrap();
-        assert_eq!(c.get("r", "a", 2), None, "the newer version replaced it");
-        assert!(c.get("r", "a", 3).is_some());
+        assert_eq!(
+            c.get("document", "a", 2),
+            None,
+            "the newer version replaced it"
+        );
+        assert!(c.get("document", "a", 3).is_some());
     }
 
     #[test]
@@ -152,7 +156,7 @@ mod tests {
             version: 1,
         })
         .unwrap();
-        assert_eq!(off.get("r", "a", 1), None);
+        assert_eq!(off.get("document", "a", 1), None);
         let small = Renders::new(4096);
         for i in 0..1000 {
             small
@@ -163,7 +167,7 @@ mod tests {
                 .unwrap();
         }
         let kept = (0..1000)
-            .filter(|i| small.get("r", &format!("{i:04}"), 1).is_some())
+            .filter(|i| small.get("document", &format!("{i:04}"), 1).is_some())
             .count();
         assert!(kept > 0 && kept < 100, "kept {kept}");
     }

@@ -37,8 +37,10 @@ impl Actor {
 
 /// A record the write path can log.
 pub trait Resource: Serialize {
-    /// The `resource_type` in audit and change events, e.g. `document`.
-    const TYPE: &'static str;
+    /// The `resource_type` in audit and change events.
+    const KIND: crate::model::ResourceType;
+    /// `KIND` as text, e.g. `document`.
+    const TYPE: &'static str = Self::KIND.as_str();
     fn id(&self) -> &str;
     fn version(&self) -> i64;
     /// When the record last changed. Audit and change events carry this very time, so a

@@ -16,7 +16,7 @@ macro_rules! string_enum {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
             pub fn parse(s: &str) -> Option<Self> {
@@ -36,6 +36,22 @@ macro_rules! string_enum {
         }
     };
 }
+
+// A resource names its own kind (`changes::Resource::KIND`), so the feed's and the audit
+// trail's filters know every resource that compiles.
+string_enum!(
+    /// The kinds of record in the audit trail and the change feed (`resource_type`).
+    ResourceType {
+        Document => "document",
+        Goal => "goal",
+        Organisation => "organisation",
+        Activity => "activity",
+        Project => "project",
+        Membership => "membership",
+        ReportBack => "report_back",
+        Evaluation => "evaluation",
+    }
+);
 
 /// Now, in UTC, at the microsecond precision both backends store.
 pub fn now() -> NaiveDateTime {

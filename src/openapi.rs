@@ -25,7 +25,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
     ),
     servers((url = "/", description = "This service, wherever it is deployed")),
     components(
-        schemas(crate::error::Problem, crate::error::FieldError, crate::access::Role),
+        schemas(crate::error::Problem, crate::error::FieldError, crate::access::Role, crate::model::ResourceType),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Gone, Conflict, PreconditionFailed,
             PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, InternalError),
     ),

@@ -76,7 +76,7 @@ pub struct Activity {
 }
 
 impl Resource for Activity {
-    const TYPE: &'static str = "activity";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Activity;
     fn id(&self) -> &str {
         &self.id
     }

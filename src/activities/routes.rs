@@ -202,3 +202,12 @@ pub async fn delete_activity(
 ) -> ApiResult<HttpResponse> {
     crud::delete::<Activity>(req, caller, state, Action::EditRunningWork, id.into_inner()).await
 }
+
+/// The routes under `/v1/activities`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_activities)
+        .service(create_activity)
+        .service(get_activity)
+        .service(patch_activity)
+        .service(delete_activity);
+}

@@ -12,7 +12,7 @@ use crate::{
     auth::Caller,
     db::schema::audit_events,
     error::{ApiError, ApiResult},
-    model::{parse_time_param, Checks},
+    model::{parse_time_param, Checks, ResourceType},
     pagination,
     responses::errors::*,
     state::AppState,
@@ -22,7 +22,7 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only events about records of this type.
-    #[param(value_type = Option<String>, example = "document")]
+    #[param(value_type = Option<ResourceType>, example = "document")]
     resource_type: Option<String>,
     /// Only events about this record.
     resource_id: Option<String>,
@@ -59,14 +59,8 @@ impl AuditFilter {
         let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
         let resource_type = non_empty(q.resource_type);
         if let Some(t) = &resource_type {
-            if !crate::feed::RESOURCE_TYPES.contains(&t.as_str()) {
-                c.add(
-                    "resource_type",
-                    format!(
-                        "unknown resource type {t:?}; expected one of {}",
-                        crate::feed::RESOURCE_TYPES.join(", ")
-                    ),
-                );
+            if let Err(ApiError::Validation(mut e)) = ResourceType::from_query("resource_type", t) {
+                c.0.append(&mut e);
             }
         }
         let action = non_empty(q.action);

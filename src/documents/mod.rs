@@ -90,7 +90,7 @@ pub struct Document {
 }
 
 impl Resource for Document {
-    const TYPE: &'static str = "document";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Document;
     fn id(&self) -> &str {
         &self.id
     }

@@ -504,3 +504,15 @@ pub async fn revise_document(
         &doc,
     ))
 }
+
+/// The routes under `/v1/documents`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_documents)
+        .service(create_document)
+        .service(get_document)
+        .service(patch_document)
+        .service(delete_document)
+        .service(propose_document)
+        .service(adopt_document)
+        .service(revise_document);
+}

@@ -90,7 +90,7 @@ pub struct Evaluation {
 }
 
 impl Resource for Evaluation {
-    const TYPE: &'static str = "evaluation";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Evaluation;
     fn id(&self) -> &str {
         &self.id
     }

@@ -296,3 +296,15 @@ async fn step(
     .await?;
     Ok(http::written(e.version, &e))
 }
+
+/// The routes under `/v1/evaluations`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_evaluations)
+        .service(create_evaluation)
+        .service(get_evaluation)
+        .service(patch_evaluation)
+        .service(delete_evaluation)
+        .service(submit_evaluation)
+        .service(send_back_evaluation)
+        .service(approve_evaluation);
+}

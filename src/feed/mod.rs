@@ -20,18 +20,6 @@ use crate::{
 pub const MAX_LIMIT: i64 = 1000;
 pub const DEFAULT_LIMIT: i64 = 100;
 
-/// The resource types the feed carries.
-pub const RESOURCE_TYPES: &[&str] = &[
-    "document",
-    "goal",
-    "organisation",
-    "activity",
-    "project",
-    "membership",
-    "report_back",
-    "evaluation",
-];
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeEvent {
     /// Position in the feed; increases in commit order.

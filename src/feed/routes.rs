@@ -11,7 +11,7 @@ use crate::{
     auth::Caller,
     db::{self, schema::change_events},
     error::{ApiError, ApiResult},
-    model::utc,
+    model::{utc, ResourceType},
     pagination::{self, CursorKey},
     responses::errors::*,
     state::AppState,
@@ -34,7 +34,7 @@ pub struct ChangeQuery {
     /// The `next_cursor` of the previous page; omit to start at the beginning.
     after: Option<String>,
     /// Only events of this resource type.
-    #[param(value_type = Option<String>, example = "project")]
+    #[param(value_type = Option<ResourceType>, example = "project")]
     resource_type: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
@@ -61,19 +61,12 @@ pub async fn list_changes(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::Read)?;
     let q = q.into_inner();
-    let resource_type = match q.resource_type.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(t) if RESOURCE_TYPES.contains(&t) => Some(t.to_string()),
-        Some(t) => {
-            return Err(ApiError::validation(
-                "resource_type",
-                format!(
-                    "unknown resource type {t:?}; expected one of {}",
-                    RESOURCE_TYPES.join(", ")
-                ),
-            ))
-        }
-    };
+    let resource_type = q
+        .resource_type
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|t| ResourceType::from_query("resource_type", t).map(|t| t.as_str().to_string()))
+        .transpose()?;
     let limit = crate::model::int_param("limit", q.limit.as_deref(), 1, MAX_LIMIT)?
         .unwrap_or(DEFAULT_LIMIT);
     let scope = format!("changes|{}", resource_type.as_deref().unwrap_or(""));

@@ -54,7 +54,7 @@ pub struct Goal {
 }
 
 impl Resource for Goal {
-    const TYPE: &'static str = "goal";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Goal;
     fn id(&self) -> &str {
         &self.id
     }

@@ -226,3 +226,12 @@ pub async fn delete_goal(
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The routes under `/v1/goals`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_goals)
+        .service(create_goal)
+        .service(get_goal)
+        .service(patch_goal)
+        .service(delete_goal);
+}

@@ -84,7 +84,7 @@ pub struct Membership {
 }
 
 impl Resource for Membership {
-    const TYPE: &'static str = "membership";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Membership;
     fn id(&self) -> &str {
         &self.id
     }

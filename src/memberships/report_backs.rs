@@ -33,7 +33,7 @@ pub struct ReportBack {
 }
 
 impl Resource for ReportBack {
-    const TYPE: &'static str = "report_back";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::ReportBack;
     fn id(&self) -> &str {
         &self.id
     }

@@ -450,3 +450,18 @@ pub async fn delete_report_back(
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The routes under `/v1/memberships`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_memberships)
+        .service(create_membership)
+        .service(get_membership)
+        .service(patch_membership)
+        .service(delete_membership)
+        .service(end_membership)
+        .service(list_report_backs)
+        .service(create_report_back)
+        .service(get_report_back)
+        .service(patch_report_back)
+        .service(delete_report_back);
+}

@@ -54,7 +54,7 @@ pub struct Organisation {
 }
 
 impl Resource for Organisation {
-    const TYPE: &'static str = "organisation";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Organisation;
     fn id(&self) -> &str {
         &self.id
     }

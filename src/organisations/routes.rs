@@ -272,3 +272,14 @@ pub async fn bulk_upsert_organisations(
 ) -> ApiResult<HttpResponse> {
     crud::bulk_upsert::<Organisation>(req, caller, state, query.into_inner(), body).await
 }
+
+/// The routes under `/v1/organisations`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_organisations)
+        .service(create_organisation)
+        .service(upsert_organisation)
+        .service(bulk_upsert_organisations)
+        .service(get_organisation)
+        .service(patch_organisation)
+        .service(delete_organisation);
+}

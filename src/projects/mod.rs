@@ -97,7 +97,7 @@ pub struct Project {
 }
 
 impl Resource for Project {
-    const TYPE: &'static str = "project";
+    const KIND: crate::model::ResourceType = crate::model::ResourceType::Project;
     fn id(&self) -> &str {
         &self.id
     }

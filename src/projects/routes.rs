@@ -263,3 +263,14 @@ pub async fn bulk_upsert_projects(
 ) -> ApiResult<HttpResponse> {
     crud::bulk_upsert::<Project>(req, caller, state, query.into_inner(), body).await
 }
+
+/// The routes under `/v1/projects`, in the order the router tries them.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_projects)
+        .service(create_project)
+        .service(upsert_project)
+        .service(bulk_upsert_projects)
+        .service(get_project)
+        .service(patch_project)
+        .service(delete_project);
+}
