@@ -210,7 +210,7 @@ pub async fn patch_document(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::DraftDocument)?;
     let patch = http::json_value(&req, &body, true)?;
-    reject_read_only(&patch, READ_ONLY_FIELDS)?;
+    crate::crud::reject_read_only(&patch, READ_ONLY_FIELDS)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let id = id.into_inner();
@@ -228,22 +228,6 @@ pub async fn patch_document(
     })
     .await?;
     Ok(http::written(doc.version, &doc))
-}
-
-/// 422 for fields a merge patch may not touch, naming each.
-pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiResult<()> {
-    let mut c = Checks::default();
-    if let Some(map) = patch.as_object() {
-        for key in map.keys() {
-            if read_only.contains(&key.as_str()) {
-                c.add(
-                    key.as_str(),
-                    "is read-only; it is set by the service or by an action",
-                );
-            }
-        }
-    }
-    c.finish()
 }
 
 /// Delete a draft document (and its goals, and an action plan's activities).

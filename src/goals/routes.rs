@@ -9,7 +9,6 @@ use crate::{
     access::Action,
     auth::Caller,
     db,
-    documents::routes::reject_read_only,
     error::ApiResult,
     http::{self, IfMatch},
     model::parse_time_param,
@@ -187,7 +186,7 @@ pub async fn patch_goal(
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::DraftDocument)?;
     let body = http::json_value(&req, &body, true)?;
-    reject_read_only(&body, READ_ONLY_FIELDS)?;
+    crate::crud::reject_read_only(&body, READ_ONLY_FIELDS)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let id = id.into_inner();
