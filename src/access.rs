@@ -132,6 +132,39 @@ pub struct Decision {
     pub reference: String,
 }
 
+/// A decision as a record stores it: three nullable columns (body, date, reference).
+pub type DecisionColumns = (Option<String>, Option<NaiveDate>, Option<String>);
+
+impl Decision {
+    /// The columns a record stores `decision` in.
+    pub fn columns(decision: &Option<Decision>) -> DecisionColumns {
+        match decision {
+            Some(d) => (
+                Some(d.body.as_str().to_string()),
+                Some(d.date),
+                Some(d.reference.clone()),
+            ),
+            None => (None, None, None),
+        }
+    }
+
+    /// The decision stored in `columns`; none unless all three are set.
+    pub fn from_columns(
+        (body, date, reference): DecisionColumns,
+    ) -> Result<Option<Decision>, crate::error::ApiError> {
+        match (body, date, reference) {
+            (Some(b), Some(date), Some(reference)) => Ok(Some(Decision {
+                body: DecidingBody::parse(&b).ok_or_else(|| {
+                    crate::error::ApiError::internal(format!("stored decision body {b:?}"))
+                })?,
+                date,
+                reference,
+            })),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// A short human phrase for the action, used in 403 problems.
 pub fn describe(action: Action) -> String {
     match action {

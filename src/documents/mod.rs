@@ -244,19 +244,11 @@ pub struct DocumentRow {
 
 impl DocumentRow {
     pub fn into_api(self) -> Result<Document, ApiError> {
-        let decision = match (
+        let decision = Decision::from_columns((
             self.decision_body,
             self.decision_date,
             self.decision_reference,
-        ) {
-            (Some(b), Some(date), Some(reference)) => Some(Decision {
-                body: DecidingBody::parse(&b)
-                    .ok_or_else(|| ApiError::internal("stored decision body"))?,
-                date,
-                reference,
-            }),
-            _ => None,
-        };
+        ))?;
         Ok(Document {
             kind: DocumentKind::from_db(&self.kind)?,
             status: DocumentStatus::from_db(&self.status)?,
@@ -281,6 +273,7 @@ impl DocumentRow {
     }
 
     fn from_api(d: &Document) -> Self {
+        let (decision_body, decision_date, decision_reference) = Decision::columns(&d.decision);
         DocumentRow {
             id: d.id.clone(),
             kind: d.kind.as_str().into(),
@@ -295,9 +288,9 @@ impl DocumentRow {
             case_officer: d.case_officer.clone(),
             reviewer: d.reviewer.clone(),
             process_owner: d.process_owner.clone(),
-            decision_body: d.decision.as_ref().map(|x| x.body.as_str().to_string()),
-            decision_date: d.decision.as_ref().map(|x| x.date),
-            decision_reference: d.decision.as_ref().map(|x| x.reference.clone()),
+            decision_body,
+            decision_date,
+            decision_reference,
             revision_of: d.revision_of.clone(),
             superseded_by: d.superseded_by.clone(),
             version: d.version,

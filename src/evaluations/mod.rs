@@ -196,6 +196,7 @@ versioned_store!(evaluations, Row);
 
 impl Row {
     fn of(e: &Evaluation) -> Self {
+        let (decision_body, decision_date, decision_reference) = Decision::columns(&e.decision);
         Row {
             id: e.id.clone(),
             subject_type: e.subject_type.as_str().into(),
@@ -210,9 +211,9 @@ impl Row {
             findings: e.findings.clone(),
             recommendation: e.recommendation.map(|r| r.as_str().into()),
             status: e.status.as_str().into(),
-            decision_body: e.decision.as_ref().map(|d| d.body.as_str().into()),
-            decision_date: e.decision.as_ref().map(|d| d.date),
-            decision_reference: e.decision.as_ref().map(|d| d.reference.clone()),
+            decision_body,
+            decision_date,
+            decision_reference,
             version: e.version,
             created_at: e.created_at.naive_utc(),
             updated_at: e.updated_at.naive_utc(),
@@ -221,19 +222,11 @@ impl Row {
     }
 
     fn into_api(self) -> ApiResult<Evaluation> {
-        let decision = match (
+        let decision = Decision::from_columns((
             self.decision_body,
             self.decision_date,
             self.decision_reference,
-        ) {
-            (Some(b), Some(date), Some(reference)) => Some(Decision {
-                body: DecidingBody::parse(&b)
-                    .ok_or_else(|| ApiError::internal("stored decision body"))?,
-                date,
-                reference,
-            }),
-            _ => None,
-        };
+        ))?;
         Ok(Evaluation {
             subject_type: SubjectType::from_db(&self.subject_type)?,
             goal_fulfilment: GoalFulfilment::from_db(&self.goal_fulfilment)?,

@@ -210,6 +210,7 @@ versioned_store!(memberships, Row);
 impl Row {
     fn of(m: &Membership) -> Self {
         let (annual_fee_minor, annual_fee_currency) = Money::columns(&m.annual_fee);
+        let (decision_body, decision_date, decision_reference) = Decision::columns(&m.decision);
         Row {
             id: m.id.clone(),
             kind: m.kind.as_str().into(),
@@ -217,9 +218,9 @@ impl Row {
             role: m.role.map(|r| r.as_str().into()),
             representative: m.representative.clone(),
             mandate: m.mandate.clone(),
-            decision_body: m.decision.as_ref().map(|d| d.body.as_str().into()),
-            decision_date: m.decision.as_ref().map(|d| d.date),
-            decision_reference: m.decision.as_ref().map(|d| d.reference.clone()),
+            decision_body,
+            decision_date,
+            decision_reference,
             start_date: m.start_date,
             end_date: m.end_date,
             annual_fee_minor,
@@ -236,19 +237,11 @@ impl Row {
     }
 
     fn into_api(self) -> ApiResult<Membership> {
-        let decision = match (
+        let decision = Decision::from_columns((
             self.decision_body,
             self.decision_date,
             self.decision_reference,
-        ) {
-            (Some(b), Some(date), Some(reference)) => Some(Decision {
-                body: DecidingBody::parse(&b)
-                    .ok_or_else(|| ApiError::internal("stored decision body"))?,
-                date,
-                reference,
-            }),
-            _ => None,
-        };
+        ))?;
         Ok(Membership {
             kind: MembershipKind::from_db(&self.kind)?,
             role: self
