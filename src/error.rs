@@ -239,9 +239,38 @@ impl From<diesel::result::Error> for ApiError {
             E::BrokenTransactionManager => {
                 ApiError::Unavailable("the database connection failed; try again shortly".into())
             }
-            _ => ApiError::Internal(format!("database: {e}")),
+            E::DatabaseError(kind, info) => ApiError::Internal(format!(
+                "database: {kind:?}: {}{}",
+                info.message(),
+                [
+                    ("details", info.details()),
+                    ("hint", info.hint()),
+                    ("table", info.table_name()),
+                    ("column", info.column_name()),
+                    ("constraint", info.constraint_name()),
+                ]
+                .iter()
+                .filter_map(|(k, v)| v.map(|v| format!("; {k}: {v}")))
+                .collect::<String>()
+            )),
+            _ => ApiError::Internal(format!("database: {}", chain(&e))),
         }
     }
+}
+
+/// An error with every cause beneath it (`a: b: c`), so the one log line of a 500 keeps them.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 fn is_sqlite_busy(msg: &str) -> bool {
@@ -252,3 +281,29 @@ fn is_sqlite_busy(msg: &str) -> bool {
 pub type ProblemBody = Problem;
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("writing the WAL")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_chain_keeps_every_cause() {
+        let e = Wrapped(std::io::Error::other("disk full"));
+        assert_eq!(chain(&e), "writing the WAL: disk full");
+    }
+}
