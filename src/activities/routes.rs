@@ -127,7 +127,8 @@ pub async fn get_activity(
     crud::get::<Activity>(req, caller, state, id.into_inner()).await
 }
 
-/// Create an activity in an action plan.
+/// Create an activity in an action plan that is not adopted (an adopted plan's activities
+/// change only through a revision: 409).
 #[utoipa::path(
     tag = "activities",
     security(("bearer" = [])),
@@ -136,7 +137,7 @@ pub async fn get_activity(
         (status = 201, description = "Created", body = Activity,
             headers(("Location" = String, description = "The new activity's URL"),
                     ("ETag" = String, description = "Strong ETag of this version"))),
-        CreateErrors,
+        CreateStatefulErrors,
     )
 )]
 #[post("")]
@@ -149,7 +150,8 @@ pub async fn create_activity(
     crud::create::<Activity>(req, caller, state, Action::EditRunningWork, body).await
 }
 
-/// Change an activity (JSON merge patch).
+/// Change an activity (JSON merge patch). In an adopted plan only follow-up fields change;
+/// its plan, kind, title, `prioritised` and links change through a revision (409).
 #[utoipa::path(
     tag = "activities",
     security(("bearer" = [])),
@@ -160,7 +162,7 @@ pub async fn create_activity(
     responses(
         (status = 200, description = "The changed activity", body = Activity,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        PatchErrors,
+        PatchStatefulErrors,
     )
 )]
 #[patch("/{id}")]
@@ -182,7 +184,7 @@ pub async fn patch_activity(
     .await
 }
 
-/// Delete an activity.
+/// Delete an activity of a plan that is not adopted (409 otherwise).
 #[utoipa::path(
     tag = "activities",
     security(("bearer" = [])),
@@ -190,7 +192,7 @@ pub async fn patch_activity(
            ("If-Match" = Option<String>, Header, description = "Delete only if the activity still has this ETag")),
     responses(
         (status = 204, description = "Deleted; a tombstone stays in the change feed"),
-        DeleteErrors,
+        StatefulErrors,
     )
 )]
 #[delete("/{id}")]
