@@ -479,3 +479,33 @@ impl TestApp {
 pub fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_string()
 }
+
+/// The test functions of `tests/api/` (`pub async fn name(app: TestApp)` in `module.rs`, as
+/// `module::name`) that are not in `registered`.
+pub fn unregistered_tests(registered: &[&str]) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/api").flatten() {
+        let path = entry.path();
+        let Some(module) = path.file_stem().and_then(|m| m.to_str()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let Some((name, args)) = rest.split_once('(') else {
+                continue;
+            };
+            if args.contains(": TestApp)") {
+                let full = format!("{module}::{name}");
+                if !registered.contains(&full.as_str()) {
+                    missing.push(full);
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing
+}

@@ -161,6 +161,14 @@ fn main() {
         replicas::kill_9_under_write_load_loses_nothing_acknowledged
     ];
 
+    let registered: Vec<&str> = both
+        .iter()
+        .chain(&postgres_only)
+        .chain(&binary)
+        .map(|(name, _)| *name)
+        .collect();
+    let unregistered = helpers::unregistered_tests(&registered);
+
     let pg = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|s| !s.is_empty())
@@ -190,5 +198,20 @@ fn main() {
             helpers::run(Backend::Sqlite, f)
         }));
     }
+    // Every test function of this folder is in one of the lists above.
+    trials.push(Trial::test(
+        "registry::every_test_is_registered",
+        move || {
+            if unregistered.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "not registered in tests/api/main.rs: {}",
+                    unregistered.join(", ")
+                )
+                .into())
+            }
+        },
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
