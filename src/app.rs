@@ -307,9 +307,7 @@ pub fn prepare_database(pool: &Pool) -> Result<CursorKey, String> {
     db::migrate(&mut conn)?;
     seed::load_shipped(&mut conn).map_err(|e| format!("loading the shipped data failed: {e}"))?;
     let key = db::setting_or_insert(&mut conn, "cursor_key", || {
-        use rand::RngCore;
-        let mut k = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut k);
+        let k: [u8; 32] = crate::model::secret_bytes();
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, k)
     })
     .map_err(|e| format!("cursor key: {e}"))?;

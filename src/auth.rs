@@ -6,7 +6,6 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use jsonwebtoken::{
     decode, decode_header, encode, jwk::JwkSet, DecodingKey, EncodingKey, Header, Validation,
 };
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -247,8 +246,7 @@ pub fn hs256_secret(settings: &JwtSettings) -> Result<Secret, String> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             }
-            let mut raw = [0u8; 48];
-            rand::rngs::OsRng.fill_bytes(&mut raw);
+            let raw: [u8; 48] = crate::model::secret_bytes();
             let text =
                 base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
             write_private(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;

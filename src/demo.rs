@@ -6,7 +6,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
-use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+use rand::{rngs::StdRng, seq::IndexedRandom, RngExt, SeedableRng};
 
 use crate::{
     access::{DecidingBody, Decision, Role},
@@ -234,8 +234,9 @@ where
 }
 
 fn date(rng: &mut StdRng, from_year: i32, to_year: i32) -> NaiveDate {
-    let y = rng.gen_range(from_year..=to_year);
-    NaiveDate::from_ymd_opt(y, rng.gen_range(1..=12), rng.gen_range(1..=28)).expect("valid date")
+    let y = rng.random_range(from_year..=to_year);
+    NaiveDate::from_ymd_opt(y, rng.random_range(1..=12), rng.random_range(1..=28))
+        .expect("valid date")
 }
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
@@ -355,11 +356,11 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                 let theme = *pick(&mut rng, THEMES);
                 let place = *pick(&mut rng, PLACES);
                 let start = date(&mut rng, 2019, 2027);
-                let months = rng.gen_range(12..=48);
-                let total: i64 = rng.gen_range(200..=8000) * 1000 * 100;
+                let months = rng.random_range(12..=48);
+                let total: i64 = rng.random_range(200..=8000) * 1000 * 100;
                 let rate_bp: i64 = *pick(&mut rng, &[5000, 6500, 7500, 8000, 8500]);
                 let mut partners = Vec::new();
-                for _ in 0..rng.gen_range(0..=3) {
+                for _ in 0..rng.random_range(0..=3) {
                     let org = pick(&mut rng, &orgs).clone();
                     if !partners.iter().any(|p: &Partner| p.organisation_id == org) {
                         partners.push(Partner {
@@ -393,7 +394,7 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                         }
                         .into(),
                     ),
-                    call: Some(format!("Utlysning {}", rng.gen_range(1..=6))),
+                    call: Some(format!("Utlysning {}", rng.random_range(1..=6))),
                     specific_objective: None,
                     status: *pick(
                         &mut rng,
@@ -462,11 +463,11 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     ),
                     description: None,
                     responsible_unit: Some(pick(&mut rng, UNITS).to_string()),
-                    prioritised: rng.gen_bool(0.3),
+                    prioritised: rng.random_bool(0.3),
                     status: *pick(&mut rng, ActivityStatus::ALL),
                     planned_start: Some(start),
                     planned_end: start
-                        .checked_add_months(chrono::Months::new(rng.gen_range(1..=11))),
+                        .checked_add_months(chrono::Months::new(rng.random_range(1..=11))),
                     actual_start: None,
                     actual_end: None,
                     goal_ids: vec![pick(&mut rng, &goal_ids).clone()],
@@ -518,11 +519,11 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     decision: None,
                     start_date: Some(date(&mut rng, 2015, 2024)),
                     end_date: None,
-                    annual_fee: (kind == MembershipKind::Membership).then(|| Money::from_minor(rng.gen_range(10..=400) * 1000 * 100, "SEK".into())),
+                    annual_fee: (kind == MembershipKind::Membership).then(|| Money::from_minor(rng.random_range(10..=400) * 1000 * 100, "SEK".into())),
                     review_interval_months: *pick(&mut rng, &[12, 12, 24]),
                     status: Some(MembershipStatus::Active),
                 };
-                (input, rng.gen_bool(0.5))
+                (input, rng.random_bool(0.5))
             })
             .collect();
         let (ms, rbs, evs) = db::transaction(&mut conn, |conn| {

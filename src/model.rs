@@ -63,6 +63,16 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
 }
 
+/// `N` bytes from the operating system's random source, for secrets and keys.
+pub fn secret_bytes<const N: usize>() -> [u8; N] {
+    use rand::TryRng;
+    let mut b = [0u8; N];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut b)
+        .expect("the operating system's random source");
+    b
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
