@@ -82,9 +82,10 @@ impl Verifier {
     pub fn new(settings: &JwtSettings) -> Result<Self, String> {
         let alg = settings.algorithm.as_jsonwebtoken();
         let keys = match &settings.key {
-            JwtKey::Secret(_) | JwtKey::GeneratedSecret(_) => {
-                Keys::Single(DecodingKey::from_secret(&hs256_secret(settings)?.0))
-            }
+            JwtKey::Secret(_) | JwtKey::GeneratedSecret(_) => Keys::Single(
+                DecodingKey::from_secret(&hs256_secret(settings)?.0)
+                    .map_err(|e| format!("the HS256 secret: {e}"))?,
+            ),
             JwtKey::PublicKeyFile(path) => {
                 let pem = std::fs::read(path)
                     .map_err(|e| format!("JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
@@ -318,12 +319,8 @@ pub fn mint(
         iat: Some(now),
         name,
     };
-    encode(
-        &Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(&secret.0),
-    )
-    .map_err(|e| e.to_string())
+    let key = EncodingKey::from_secret(&secret.0).map_err(|e| format!("the HS256 secret: {e}"))?;
+    encode(&Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).map_err(|e| e.to_string())
 }
 
 impl FromRequest for Caller {

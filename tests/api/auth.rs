@@ -81,7 +81,7 @@ pub async fn bad_tokens_get_401(app: TestApp) {
     let other = encode(
         &Header::default(),
         &claims,
-        &EncodingKey::from_secret(b"another-secret-another-secret-another"),
+        &EncodingKey::from_secret(b"another-secret-another-secret-another").unwrap(),
     )
     .unwrap();
     assert_401(&with_auth(&app, Some(&format!("Bearer {other}"))).await);
@@ -89,7 +89,7 @@ pub async fn bad_tokens_get_401(app: TestApp) {
     let hs512 = encode(
         &Header::new(jsonwebtoken::Algorithm::HS512),
         &claims,
-        &EncodingKey::from_secret(crate::helpers::SECRET.as_bytes()),
+        &EncodingKey::from_secret(crate::helpers::SECRET.as_bytes()).unwrap(),
     )
     .unwrap();
     assert_401(&with_auth(&app, Some(&format!("Bearer {hs512}"))).await);

@@ -179,7 +179,7 @@ pub fn token_with(claims: Value) -> String {
     encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
         &c,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
     )
     .unwrap()
 }

@@ -47,14 +47,14 @@ pub async fn rs256_with_public_key(app: TestApp) {
     let confused = encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
         &claims(),
-        &EncodingKey::from_secret(&public_bytes),
+        &EncodingKey::from_secret(&public_bytes).unwrap(),
     )
     .unwrap();
     call(&server, &confused).await.expect(401);
     let hs = encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
         &claims(),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
     )
     .unwrap();
     call(&server, &hs).await.expect(401);
