@@ -121,7 +121,9 @@ fn add_idempotency_keys(spec: &mut Spec) {
                     .pattern(Some("^[!-~]+$")),
             ))
             .build();
-        op.parameters.get_or_insert_with(Vec::new).push(param);
+        op.parameters
+            .get_or_insert_with(Vec::new)
+            .push(utoipa::openapi::RefOr::T(param));
         for (status, name) in [("409", "Conflict"), ("422", "ValidationFailed")] {
             op.responses
                 .responses

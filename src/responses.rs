@@ -15,7 +15,7 @@ fn problem(description: &str, headers: &[(&str, &str)]) -> RefOr<Response> {
         b = b.header(
             *name,
             Header::builder()
-                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                 .description(Some(*desc))
                 .build(),
         );
