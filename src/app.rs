@@ -229,9 +229,7 @@ impl Application {
             cursor_key,
             renders: crate::cache::Renders::new(settings.render_cache_bytes),
             metrics: Default::default(),
-            pipeline: crate::db::pipeline::Pipeline::new(&db::connection_url(
-                &settings.database_url,
-            )),
+            reader: db::VersionReader::new(&db::connection_url(&settings.database_url)),
         });
         let verifier = web::Data::new(verifier);
         let listener = TcpListener::bind(settings.bind)

@@ -74,6 +74,24 @@ impl Renders {
         }
     }
 
+    /// The JSON of `id` at `version` when it is here; otherwise the record `load` gives,
+    /// rendered and kept. `version` is `None` when it is not known (or was looked for
+    /// already).
+    pub fn get_or_render<R: crate::changes::Resource>(
+        &self,
+        kind: &'static str,
+        id: &str,
+        version: Option<i64>,
+        load: impl FnOnce() -> Result<R, crate::error::ApiError>,
+    ) -> Result<Rendered, crate::error::ApiError> {
+        if let Some(version) = version {
+            if let Some(body) = self.get(kind, id, version) {
+                return Ok(Rendered { version, body });
+            }
+        }
+        self.render(&load()?)
+    }
+
     /// Renders `record` and keeps it under its version (replacing any older one).
     pub fn render<R: crate::changes::Resource>(
         &self,

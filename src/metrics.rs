@@ -144,7 +144,7 @@ mod tests {
 /// The metrics text.
 pub fn render(state: &AppState, feed_head: Option<(i64, f64)>) -> String {
     let (pool, renders) = (&state.pool, &state.renders);
-    let (pipelined, statements) = (state.pipeline.answered(), state.pipeline.statements());
+    let (pipelined, statements) = state.reader.counts();
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -1,5 +1,5 @@
 //! What every handler shares: the pool, the cursor key, the render cache, the metrics and the
-//! PostgreSQL pipeline, built once by the app.
+//! version reader, built once by the app.
 
 use actix_web::HttpRequest;
 
@@ -13,8 +13,9 @@ pub struct AppState {
     pub renders: crate::cache::Renders,
     /// This instance's request counters and latency histograms.
     pub metrics: crate::metrics::Registry,
-    /// PostgreSQL lookups sent from the workers themselves (`db::pipeline`).
-    pub pipeline: crate::db::pipeline::Pipeline,
+    /// Where GETs look up versions and lists their keys: the pool, or the workers'
+    /// own PostgreSQL connections (`db::VersionReader`).
+    pub reader: crate::db::VersionReader,
 }
 
 impl AppState {

@@ -91,7 +91,7 @@ where
     // Whether the keys need no (more) reading: nothing is cached, or the pipeline read them.
     let mut skip_keys = !state.renders.enabled();
     if !skip_keys {
-        if let Some(rows) = state.pipeline.query(|| query.pg_keys()).await {
+        if let Some(rows) = state.reader.query(|| query.pg_keys()).await {
             let keys = rows?
                 .iter()
                 .map(|r| {

@@ -24,7 +24,7 @@ pub use bulk::*;
 pub use list::*;
 pub use upsert::*;
 
-pub trait Entity: Resource + Clone + DeserializeOwned + Send + 'static {
+pub trait Entity: Resource + Clone + Send + 'static {
     /// The writable fields: the body of a create, and the view a merge patch applies to.
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The collection's path, e.g. `/v1/organisations`.
@@ -34,14 +34,12 @@ pub trait Entity: Resource + Clone + DeserializeOwned + Send + 'static {
 
     /// The live record, or 404.
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
-    /// The live record's version, or `None`: one indexed lookup (`live_version!` makes it).
-    fn live_version(conn: &mut DbConnection, id: &str) -> ApiResult<Option<i64>>;
-    /// The same lookup for several records at once, as a PostgreSQL statement for
-    /// `db::pipeline`: the id and version of each live record among `ids`.
-    fn live_versions_pg(ids: &[&str]) -> ApiResult<db::PgStatement>;
+    /// How the live record's version is looked up (`live_version!` writes it).
+    const VERSIONS: db::VersionLookup;
     fn input(&self) -> Self::Input;
-    /// A 409 when the record's state forbids changes (adopted, approved, ended).
-    fn ensure_writable(&self) -> ApiResult<()> {
+    /// A 409 when the record's state (or its parent's) forbids changes (adopted, approved,
+    /// ended).
+    fn ensure_writable(&self, _conn: &mut DbConnection) -> ApiResult<()> {
         Ok(())
     }
     /// Checks that need no database; every bad field at once.
@@ -80,12 +78,8 @@ pub async fn get<E: Entity>(
         .await;
     }
     caller.require(Action::Read)?;
-    // The lookup, sent by this worker when the pipeline can (`None`: the pool's path does it).
-    let looked_up = match state
-        .pipeline
-        .live_version(E::TYPE, E::live_versions_pg, &id)
-        .await
-    {
+    // The version, looked up ahead of the pool when the reader can (pipelined on PostgreSQL).
+    let ahead = match state.reader.live_version(E::TYPE, &E::VERSIONS, &id).await {
         Some(version) => {
             if let Some(version) = version? {
                 if let Some(body) = state.renders.get(E::TYPE, &id, version) {
@@ -98,16 +92,15 @@ pub async fn get<E: Entity>(
     };
     let cache = state.clone();
     let r = db::query(&state.pool, move |conn| {
-        if !looked_up {
-            if let Some(version) = E::live_version(conn, &id)? {
-                if let Some(body) = cache.renders.get(E::TYPE, &id, version) {
-                    return Ok(crate::cache::Rendered { version, body });
-                }
-            }
-        }
-        // Not here, changed or gone (the load says 404 in its own words).
-        let e = db::snapshot(conn, |conn| E::load(conn, &id))?;
-        cache.renders.render(&e)
+        // Looked up here unless the reader did (and its rendering was not cached).
+        let version = match ahead {
+            true => None,
+            false => (E::VERSIONS.one)(conn, &id)?,
+        };
+        // Not cached, changed or gone (the load says 404 in its own words).
+        cache.renders.get_or_render(E::TYPE, &id, version, || {
+            db::snapshot(conn, |conn| E::load(conn, &id))
+        })
     })
     .await?;
     Ok(http::single_raw(&req, r.version, r.body))
@@ -153,41 +146,18 @@ pub async fn patch<E: Entity>(
     reject_read_only(&patch, E::READ_ONLY)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
-    let cache = state.clone();
     let e = db::write(&state.pool, move |conn| {
         // 404, then 409 (state), 422 (body), 412 (precondition): a bad body is reported as
         // such even when the ETag is stale too.
-        let before = current::<E>(conn, &cache.renders, &id)?;
-        before.ensure_writable()?;
+        // Loaded from the database, never from a rendering: it is the audit's before-image.
+        let before = E::load(conn, &id)?;
+        before.ensure_writable(conn)?;
         let input = apply_patch::<E>(&before, &patch)?;
         if_match.check(before.version())?;
         E::update(conn, &actor, &before, input)
     })
     .await?;
     written(&state, &e, false)
-}
-
-/// The live record, for a write: read back from its rendering when `renders` holds its live
-/// version (one indexed lookup instead of loading its links and children; a version's JSON is
-/// the whole record, see `cache.rs`), loaded otherwise. The write's own guard on the version
-/// (`versioned_store!`) still refuses it if another writer got there first.
-fn current<E: Entity>(
-    conn: &mut DbConnection,
-    renders: &crate::cache::Renders,
-    id: &str,
-) -> ApiResult<E> {
-    if renders.enabled() {
-        if let Some(version) = E::live_version(conn, id)? {
-            if let Some(body) = renders.get(E::TYPE, id, version) {
-                match serde_json::from_slice::<E>(&body) {
-                    Ok(e) if e.version() == version => return Ok(e),
-                    Ok(_) => log::warn!("{} {id}: cached rendering of another version", E::TYPE),
-                    Err(err) => log::warn!("{} {id}: cached rendering unreadable: {err}", E::TYPE),
-                }
-            }
-        }
-    }
-    E::load(conn, id)
 }
 
 /// The record's writable view with a merge patch applied, parsed and checked.
@@ -209,9 +179,8 @@ pub async fn delete<E: Entity>(
     caller.require(action)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
-    let cache = state.clone();
     db::write(&state.pool, move |conn| {
-        let before = current::<E>(conn, &cache.renders, &id)?;
+        let before = E::load(conn, &id)?;
         if_match.check(before.version())?;
         E::delete(conn, &actor, &before)
     })
@@ -290,39 +259,47 @@ macro_rules! versioned_store {
     };
 }
 
-/// `Entity::live_version` and `Entity::live_version_pg` for a resource stored in `$table`
-/// (inside its `impl Entity`): one query, run by diesel on the pool or by `db::pipeline`.
+/// `Entity::VERSIONS` for a resource stored in `$table` (inside its `impl Entity`): the
+/// lookup of one id, run by diesel on the pool, and of several, sent by `db::pipeline`.
 #[macro_export]
 macro_rules! live_version {
     ($table:ident) => {
-        // `load`, not `first`: SQLite expires a statement whose bound LIMIT is bound again
-        // (see `db::PageLimit`), so `first` was parsed on every GET (a uprobe on
-        // sqlite3Prepare counted 100 for 100 GETs, 0 after); the id is the primary key.
-        fn live_version(
-            conn: &mut $crate::db::DbConnection,
-            id: &str,
-        ) -> $crate::error::ApiResult<Option<i64>> {
-            use diesel::prelude::*;
-            Ok($crate::native!(conn, |c| $crate::live_version!(query $table, id).load::<i64>(c))?.pop())
-        }
-
-        fn live_versions_pg(
-            ids: &[&str],
-        ) -> $crate::error::ApiResult<$crate::db::PgStatement> {
-            use diesel::prelude::*;
-            use $crate::db::pipeline::MAX_BATCH;
-            // The SQL of each number of ids, written once.
-            static SQL: [std::sync::OnceLock<String>; MAX_BATCH] =
-                [const { std::sync::OnceLock::new() }; MAX_BATCH];
-            let query = $table::table
-                .filter($crate::db::InList { column: $table::id, ids })
-                .filter($table::deleted_at.is_null())
-                .select(($table::id, $table::version));
-            match ids.len().checked_sub(1).and_then(|n| SQL.get(n)) {
-                Some(sql) => $crate::db::pg_statement_once(&query, sql),
-                None => $crate::db::pg_statement(&query),
+        const VERSIONS: $crate::db::VersionLookup = {
+            // `load`, not `first`: SQLite expires a statement whose bound LIMIT is bound again
+            // (see `db::PageLimit`), so `first` was parsed on every GET; the id is the key.
+            fn one(
+                conn: &mut $crate::db::DbConnection,
+                id: &str,
+            ) -> $crate::error::ApiResult<Option<i64>> {
+                use diesel::prelude::*;
+                Ok(
+            $crate::native!(conn, |c| $crate::live_version!(query $table, id)
+                        .load::<i64>(c))?
+                    .pop(),
+                )
             }
-        }
+
+            fn many(ids: &[&str]) -> $crate::error::ApiResult<$crate::db::PgStatement> {
+                use diesel::prelude::*;
+                use $crate::db::pipeline::MAX_BATCH;
+                // The SQL of each number of ids, written once.
+                static SQL: [std::sync::OnceLock<String>; MAX_BATCH] =
+                    [const { std::sync::OnceLock::new() }; MAX_BATCH];
+                let query = $table::table
+                    .filter($crate::db::InList {
+                        column: $table::id,
+                        ids,
+                    })
+                    .filter($table::deleted_at.is_null())
+                    .select(($table::id, $table::version));
+                match ids.len().checked_sub(1).and_then(|n| SQL.get(n)) {
+                    Some(sql) => $crate::db::pg_statement_once(&query, sql),
+                    None => $crate::db::pg_statement(&query),
+                }
+            }
+
+            $crate::db::VersionLookup { one, many }
+        };
     };
     (query $table:ident, $id:expr) => {{
         use diesel::prelude::*;

@@ -1,6 +1,7 @@
 //! The database layer: one connection type over SQLite and PostgreSQL, the pool, migrations,
 //! and the two ways handlers reach the database (`read` and `write`), both off the async workers;
-//! beside them `pipeline`, PostgreSQL lookups a worker sends itself without blocking.
+//! beside them `pipeline`, PostgreSQL lookups a worker sends itself without blocking, chosen
+//! once at start behind `VersionReader`.
 
 mod connect;
 mod fragments;
@@ -9,6 +10,7 @@ pub mod schema;
 mod statements;
 mod timestamp;
 mod transactions;
+mod versions;
 mod writers;
 
 pub use connect::*;
@@ -16,6 +18,7 @@ pub use fragments::*;
 pub use statements::*;
 pub use timestamp::*;
 pub use transactions::*;
+pub use versions::*;
 pub use writers::*;
 
 use std::sync::{Arc, Mutex};

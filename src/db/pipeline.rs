@@ -43,11 +43,10 @@ pub const APPLICATION_NAME: &str = "intl-pipelined-reads";
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// One instance's pipelined reads: the configuration each worker connects with, or `None`
-/// where there is no pipeline (SQLite, or a PostgreSQL URL this path cannot honour).
+/// One instance's pipelined reads: the configuration each worker connects with.
 pub struct Pipeline {
     id: u64,
-    config: Option<Config>,
+    config: Config,
     /// Reads answered, and the statements that answered them (fewer: `live_version`).
     answered: Arc<AtomicU64>,
     statements: Arc<AtomicU64>,
@@ -127,10 +126,10 @@ impl ToSql for Bind<'_> {
 }
 
 impl Pipeline {
-    /// A pipeline for `url` (as `db::connection_url` gives it). Only a connection without TLS is
-    /// made here: a URL asking for TLS (or libpq's default, `prefer`) keeps every read on the
-    /// pool, whose libpq honours it.
-    pub fn new(url: &str) -> Self {
+    /// A pipeline for `url` (as `db::connection_url` gives it), or `None` when every read
+    /// stays on the pool: not PostgreSQL, or a URL asking for TLS (or libpq's default,
+    /// `prefer`), which the pool's libpq honours.
+    pub fn new(url: &str) -> Option<Self> {
         let config = is_postgres_url(url)
             .then(|| match url.parse::<Config>() {
                 Ok(mut c) if c.get_ssl_mode() == SslMode::Disable => {
@@ -152,12 +151,12 @@ impl Pipeline {
                 }
             })
             .flatten();
-        Pipeline {
+        Some(Pipeline {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            config,
+            config: config?,
             answered: Arc::default(),
             statements: Arc::default(),
-        }
+        })
     }
 
     /// Reads this pipeline has answered (`/metrics`).
@@ -243,7 +242,7 @@ impl Pipeline {
     /// This worker's connection when it is ready; otherwise `None`, and one is being made
     /// unless the last attempt failed less than `RETRY_AFTER` ago.
     fn connection(&self) -> Option<Rc<Connection>> {
-        let config = self.config.as_ref()?;
+        let config = &self.config;
         SLOTS.with(|slots| {
             let mut slots = slots.borrow_mut();
             match slots.get(&self.id) {

@@ -12,7 +12,7 @@ use crate::{
     access::{DecidingBody, Decision},
     changes::{self, Actor, Change, Resource},
     db::{schema::documents, DbConnection},
-    error::ApiError,
+    error::{ApiError, ApiResult},
     model::{new_id, now, utc, Checks},
     string_enum,
 };
@@ -462,9 +462,85 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, doc: &Document) -> Result<
     )
 }
 
-/// The editable view of a document, as JSON, for merge patches.
-pub fn input_json(doc: &Document) -> serde_json::Value {
-    serde_json::to_value(DocumentInput::of(doc)).unwrap_or_default()
+/// The filters of `GET /v1/documents`.
+#[derive(Clone)]
+pub struct Filter {
+    pub kind: Option<DocumentKind>,
+    pub status: Option<DocumentStatus>,
+    pub year: Option<i32>,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+crate::page_query!(Filter, documents, DocumentRow, |q, f| {
+    if let Some(k) = f.kind {
+        q = q.filter(documents::kind.eq(k.as_str()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(documents::status.eq(s.as_str()));
+    }
+    if let Some(y) = f.year {
+        q = q.filter(documents::year.eq(y));
+    }
+});
+
+impl crate::crud::Listed for Document {
+    type Row = DocumentRow;
+    fn key(row: &DocumentRow) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(_conn: &mut DbConnection, rows: Vec<DocumentRow>) -> ApiResult<Vec<Self>> {
+        rows.into_iter().map(DocumentRow::into_api).collect()
+    }
+}
+
+impl crate::crud::Entity for Document {
+    type Input = DocumentInput;
+    const COLLECTION: &'static str = "/v1/documents";
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
+    crate::live_version!(documents);
+
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
+        load(conn, id)
+    }
+    fn input(&self) -> DocumentInput {
+        DocumentInput::of(self)
+    }
+    fn ensure_writable(&self, _conn: &mut DbConnection) -> ApiResult<()> {
+        ensure_editable(self)
+    }
+    fn check(input: &DocumentInput) -> ApiResult<()> {
+        input.validate()
+    }
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        input: DocumentInput,
+    ) -> ApiResult<Self> {
+        ensure_same_kind(before, &input)?;
+        update(conn, actor, "update", before, with_input(before, input))
+    }
+    /// Only a draft goes, and its goals and (an action plan's) activities with it.
+    fn delete(conn: &mut DbConnection, actor: &Actor, before: &Self) -> ApiResult<()> {
+        if before.status != DocumentStatus::Draft {
+            return Err(ApiError::Conflict(format!(
+                "only draft documents can be deleted; this one is {}",
+                before.status.as_str()
+            )));
+        }
+        crate::activities::delete_all_of_plan(conn, actor, &before.id)?;
+        crate::goals::delete_all_of_document(conn, actor, &before.id)?;
+        delete(conn, actor, before)
+    }
+}
+
+impl crate::crud::Creatable for Document {
+    /// A new document is a draft.
+    fn create(conn: &mut DbConnection, actor: &Actor, input: DocumentInput) -> ApiResult<Self> {
+        insert(conn, actor, input, None)
+    }
 }
 
 #[cfg(test)]

@@ -10,12 +10,13 @@ use super::*;
 use crate::{
     access::Action,
     auth::Caller,
+    crud,
     db::{self, schema::documents},
     error::ApiResult,
     goals,
     http::{self, IfMatch},
     model::{parse_time_param, Checks},
-    pagination::{self, Page},
+    pagination::Page,
     responses::errors::*,
     state::AppState,
 };
@@ -61,18 +62,7 @@ pub async fn list_documents(
     state: web::Data<AppState>,
     q: web::Query<DocumentListQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
     let q = q.into_inner();
-    let kind = q
-        .kind
-        .as_deref()
-        .map(|s| DocumentKind::from_query("kind", s))
-        .transpose()?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| DocumentStatus::from_query("status", s))
-        .transpose()?;
     let year = match q.year.as_deref() {
         None => None,
         Some(s) => match s.parse::<i32>() {
@@ -85,48 +75,39 @@ pub async fn list_documents(
             }
         },
     };
-    let since = q
-        .updated_since
-        .as_deref()
-        .map(|s| parse_time_param("updated_since", s))
-        .transpose()?;
+    let filter = Filter {
+        kind: q
+            .kind
+            .as_deref()
+            .map(|s| DocumentKind::from_query("kind", s))
+            .transpose()?,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| DocumentStatus::from_query("status", s))
+            .transpose()?,
+        year,
+        updated_since: q
+            .updated_since
+            .as_deref()
+            .map(|s| parse_time_param("updated_since", s))
+            .transpose()?,
+        after: None,
+        limit: 0,
+    };
     let scope = format!(
-        "documents|{}|{}|{}|{}",
-        kind.map(|k| k.as_str()).unwrap_or(""),
-        status.map(|s| s.as_str()).unwrap_or(""),
-        year.map(|y| y.to_string()).unwrap_or_default(),
-        q.updated_since.as_deref().unwrap_or("")
+        "documents|{:?}|{:?}|{:?}|{:?}",
+        filter.kind, filter.status, filter.year, q.updated_since
     );
-    let by_updated = since.is_some();
-    pagination::list(
+    crud::list::<Document, _>(
         &req,
         &caller,
         &state,
-        Action::Read,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |d| pagination::record_key(d, by_updated),
-        move |conn, after, fetch| {
-            let mut query = documents::table
-                .filter(documents::deleted_at.is_null())
-                .select(DocumentRow::as_select())
-                .into_boxed();
-            if let Some(k) = kind {
-                query = query.filter(documents::kind.eq(k.as_str()));
-            }
-            if let Some(s) = status {
-                query = query.filter(documents::status.eq(s.as_str()));
-            }
-            if let Some(y) = year {
-                query = query.filter(documents::year.eq(y));
-            }
-            query = crate::keyset!(query, documents, since, after.as_deref());
-            crate::load_page!(query, conn, fetch)?
-                .into_iter()
-                .map(DocumentRow::into_api)
-                .collect()
-        },
+        filter,
     )
     .await
 }
@@ -152,7 +133,7 @@ pub async fn get_document(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    crate::as_of::get_single(req, caller, state, id.into_inner(), None, load).await
+    crud::get::<Document>(req, caller, state, id.into_inner()).await
 }
 
 /// Create a draft document.
@@ -174,16 +155,7 @@ pub async fn create_document(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::DraftDocument)?;
-    let input: DocumentInput = http::from_value(http::json_value(&req, &body, false)?)?;
-    input.validate()?;
-    let actor = state.actor(&req, &caller);
-    let doc = db::write(&state.pool, move |conn| insert(conn, &actor, input, None)).await?;
-    Ok(http::created(
-        format!("/v1/documents/{}", doc.id),
-        doc.version,
-        &doc,
-    ))
+    crud::create::<Document>(req, caller, state, Action::DraftDocument, body).await
 }
 
 /// Change a document that is not adopted (JSON merge patch).
@@ -208,26 +180,15 @@ pub async fn patch_document(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::DraftDocument)?;
-    let patch = http::json_value(&req, &body, true)?;
-    crate::crud::reject_read_only(&patch, READ_ONLY_FIELDS)?;
-    let actor = state.actor(&req, &caller);
-    let if_match = IfMatch::of(&req);
-    let id = id.into_inner();
-    let doc = db::write(&state.pool, move |conn| {
-        let before = load(conn, &id)?;
-        ensure_editable(&before)?;
-        let mut current = input_json(&before);
-        http::merge_patch(&mut current, &patch);
-        let input: DocumentInput = http::from_value(current)?;
-        input.validate()?;
-        ensure_same_kind(&before, &input)?;
-        if_match.check(before.version)?;
-        let after = with_input(&before, input);
-        update(conn, &actor, "update", &before, after)
-    })
-    .await?;
-    Ok(http::written(doc.version, &doc))
+    crud::patch::<Document>(
+        req,
+        caller,
+        state,
+        Action::DraftDocument,
+        id.into_inner(),
+        body,
+    )
+    .await
 }
 
 /// Delete a draft document (and its goals, and an action plan's activities).
@@ -248,25 +209,7 @@ pub async fn delete_document(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::DraftDocument)?;
-    let actor = state.actor(&req, &caller);
-    let if_match = IfMatch::of(&req);
-    let id = id.into_inner();
-    db::write(&state.pool, move |conn| {
-        let doc = load(conn, &id)?;
-        if_match.check(doc.version)?;
-        if doc.status != DocumentStatus::Draft {
-            return Err(ApiError::Conflict(format!(
-                "only draft documents can be deleted; this one is {}",
-                doc.status.as_str()
-            )));
-        }
-        crate::activities::delete_all_of_plan(conn, &actor, &doc.id)?;
-        goals::delete_all_of_document(conn, &actor, &doc.id)?;
-        delete(conn, &actor, &doc)
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    crud::delete::<Document>(req, caller, state, Action::DraftDocument, id.into_inner()).await
 }
 
 /// Propose a draft document for decision (draft -> proposed).

@@ -376,7 +376,7 @@ impl Entity for Evaluation {
 
     /// Only a draft is edited: a submitted evaluation is the board's to send back or approve,
     /// an approved one is final.
-    fn ensure_writable(&self) -> ApiResult<()> {
+    fn ensure_writable(&self, _conn: &mut DbConnection) -> ApiResult<()> {
         match self.status {
             EvaluationStatus::Draft => Ok(()),
             EvaluationStatus::Submitted => Err(ApiError::Conflict(format!(
@@ -413,7 +413,7 @@ impl Entity for Evaluation {
         before: &Self,
         i: EvaluationInput,
     ) -> ApiResult<Self> {
-        before.ensure_writable()?;
+        before.ensure_writable(conn)?;
         let mut fixed = Checks::default();
         for (field, differs) in [
             ("subject_type", i.subject_type != before.subject_type),

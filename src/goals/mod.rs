@@ -17,7 +17,7 @@ use crate::{
         DbConnection,
     },
     documents::{self as docs, DocumentKind},
-    error::{ApiError, FieldError},
+    error::{ApiError, ApiResult, FieldError},
     model::{new_id, now, utc, Checks},
     string_enum,
 };
@@ -91,8 +91,6 @@ pub struct GoalInput {
     pub serves: Vec<String>,
 }
 
-pub const READ_ONLY_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at"];
-
 impl GoalInput {
     fn of(g: &Goal) -> Self {
         GoalInput {
@@ -132,7 +130,7 @@ impl GoalInput {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = goals, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct GoalRow {
+pub struct GoalRow {
     id: String,
     document_id: String,
     parent_id: Option<String>,
@@ -209,7 +207,9 @@ fn with_serves(conn: &mut DbConnection, rows: Vec<GoalRow>) -> Result<Vec<Goal>,
         .collect()
 }
 
-pub struct GoalFilter {
+/// The filters of `GET /v1/goals`.
+#[derive(Clone)]
+pub struct Filter {
     pub document_id: Option<String>,
     pub parent_id: Option<String>,
     pub kind: Option<GoalKind>,
@@ -218,11 +218,7 @@ pub struct GoalFilter {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, f: &GoalFilter) -> Result<Vec<Goal>, ApiError> {
-    let mut q = goals::table
-        .filter(goals::deleted_at.is_null())
-        .select(GoalRow::as_select())
-        .into_boxed();
+crate::page_query!(Filter, goals, GoalRow, |q, f| {
     if let Some(d) = &f.document_id {
         q = q.filter(goals::document_id.eq(d.clone()));
     }
@@ -232,9 +228,16 @@ pub fn list(conn: &mut DbConnection, f: &GoalFilter) -> Result<Vec<Goal>, ApiErr
     if let Some(k) = f.kind {
         q = q.filter(goals::kind.eq(k.as_str()));
     }
-    q = crate::keyset!(q, goals, f.updated_since, f.after.as_deref());
-    let rows = crate::load_page!(q, conn, f.limit)?;
-    with_serves(conn, rows)
+});
+
+impl crate::crud::Listed for Goal {
+    type Row = GoalRow;
+    fn key(row: &GoalRow) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(conn: &mut DbConnection, rows: Vec<GoalRow>) -> ApiResult<Vec<Self>> {
+        with_serves(conn, rows)
+    }
 }
 
 /// A live goal, or 404.
@@ -405,120 +408,107 @@ fn insert(
     Ok(goal)
 }
 
-/// Applies a merge patch to a goal of an editable document.
-pub fn patch(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    id: &str,
-    patch: &serde_json::Value,
-    check_precondition: impl FnOnce(i64) -> Result<(), ApiError>,
-) -> Result<Goal, ApiError> {
-    let before = load(conn, id)?;
-    editable_document(conn, &before.document_id)?;
-    let mut current = serde_json::to_value(GoalInput::of(&before)).map_err(ApiError::internal)?;
-    crate::http::merge_patch(&mut current, patch);
-    let input: GoalInput = crate::http::from_value(current)?;
-    input.validate_fields()?;
-    if input.document_id != before.document_id {
-        return Err(ApiError::validation(
-            "document_id",
-            "a goal cannot move to another document",
-        ));
+impl crate::crud::Entity for Goal {
+    type Input = GoalInput;
+    const COLLECTION: &'static str = "/v1/goals";
+    const READ_ONLY: &'static [&'static str] = &[];
+    crate::live_version!(goals);
+
+    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
+        load(conn, id)
     }
-    check_links(conn, Some(id), &input)?;
-    check_precondition(before.version)?;
-    let after = Goal {
-        parent_id: input.parent_id,
-        kind: input.kind,
-        code: input.code,
-        title: input.title,
-        description: input.description,
-        position: input.position,
-        serves: sorted(input.serves),
-        version: before.version + 1,
-        updated_at: utc(now()),
-        ..before.clone()
-    };
-    let n = crate::db::prepared_update(
-        goals::table,
-        GoalRow::from_api(&after),
-        goals::id.eq(id).and(goals::version.eq(before.version)),
-    )
-    .execute(conn)?;
-    if n != 1 {
-        return Err(ApiError::PreconditionFailed(format!(
-            "goal {id} was changed concurrently; fetch it again"
-        )));
+    fn input(&self) -> GoalInput {
+        GoalInput::of(self)
     }
-    if after.serves != before.serves {
-        write_serves(conn, id, &after.serves)?;
+    /// A goal follows its document: editable while the document is not adopted.
+    fn ensure_writable(&self, conn: &mut DbConnection) -> ApiResult<()> {
+        editable_document(conn, &self.document_id).map(|_| ())
     }
-    changes::record(
-        conn,
-        actor,
-        Change::Updated {
-            action: "update",
-            before: &before,
-            after: &after,
-        },
-    )?;
-    Ok(after)
+    fn check(input: &GoalInput) -> ApiResult<()> {
+        input.validate_fields()
+    }
+    fn update(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        before: &Self,
+        input: GoalInput,
+    ) -> ApiResult<Self> {
+        if input.document_id != before.document_id {
+            return Err(ApiError::validation(
+                "document_id",
+                "a goal cannot move to another document",
+            ));
+        }
+        check_links(conn, Some(&before.id), &input)?;
+        let after = Goal {
+            parent_id: input.parent_id,
+            kind: input.kind,
+            code: input.code,
+            title: input.title,
+            description: input.description,
+            position: input.position,
+            serves: sorted(input.serves),
+            version: before.version + 1,
+            updated_at: utc(now()),
+            ..before.clone()
+        };
+        store_update(conn, &GoalRow::from_api(&after))?;
+        if after.serves != before.serves {
+            write_serves(conn, &after.id, &after.serves)?;
+        }
+        changes::record(
+            conn,
+            actor,
+            Change::Updated {
+                action: "update",
+                before,
+                after: &after,
+            },
+        )?;
+        Ok(after)
+    }
+    /// One with sub-goals, or served by another goal, stays (409).
+    fn delete(conn: &mut DbConnection, actor: &Actor, goal: &Self) -> ApiResult<()> {
+        let id = &goal.id;
+        editable_document(conn, &goal.document_id)?;
+        let child: Option<String> = goals::table
+            .filter(goals::parent_id.eq(id))
+            .filter(goals::deleted_at.is_null())
+            .select(goals::id)
+            .first(conn)
+            .optional()?;
+        if let Some(child) = child {
+            return Err(ApiError::Conflict(format!(
+                "goal {id} has sub-goals (e.g. {child}); delete or move them first"
+            )));
+        }
+        let server: Option<String> = goal_serves::table
+            .inner_join(goals::table.on(goals::id.eq(goal_serves::goal_id)))
+            .filter(goal_serves::serves_goal_id.eq(id))
+            .filter(goals::deleted_at.is_null())
+            .select(goals::id)
+            .first(conn)
+            .optional()?;
+        if let Some(server) = server {
+            return Err(ApiError::Conflict(format!(
+                "goal {server} serves goal {id}; change it first"
+            )));
+        }
+        tombstone(conn, actor, goal)
+    }
 }
 
-/// Deletes a goal of an editable document; one with sub-goals, or served by another goal, stays.
-pub fn delete(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    id: &str,
-    check_precondition: impl FnOnce(i64) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
-    let goal = load(conn, id)?;
-    check_precondition(goal.version)?;
-    editable_document(conn, &goal.document_id)?;
-    let child: Option<String> = goals::table
-        .filter(goals::parent_id.eq(id))
-        .filter(goals::deleted_at.is_null())
-        .select(goals::id)
-        .first(conn)
-        .optional()?;
-    if let Some(child) = child {
-        return Err(ApiError::Conflict(format!(
-            "goal {id} has sub-goals (e.g. {child}); delete or move them first"
-        )));
+impl crate::crud::Creatable for Goal {
+    fn create(conn: &mut DbConnection, actor: &Actor, input: GoalInput) -> ApiResult<Self> {
+        create(conn, actor, input)
     }
-    let server: Option<String> = goal_serves::table
-        .inner_join(goals::table.on(goals::id.eq(goal_serves::goal_id)))
-        .filter(goal_serves::serves_goal_id.eq(id))
-        .filter(goals::deleted_at.is_null())
-        .select(goals::id)
-        .first(conn)
-        .optional()?;
-    if let Some(server) = server {
-        return Err(ApiError::Conflict(format!(
-            "goal {server} serves goal {id}; change it first"
-        )));
-    }
-    tombstone(conn, actor, &goal)
 }
+
+crate::versioned_store!(goals, GoalRow);
 
 fn tombstone(conn: &mut DbConnection, actor: &Actor, goal: &Goal) -> Result<(), ApiError> {
     let version = goal.version + 1;
-    let n = crate::db::prepared_update(
-        goals::table,
-        (
-            goals::deleted_at.eq(Some(now())),
-            goals::version.eq(version),
-            goals::updated_at.eq(now()),
-        ),
-        goals::id.eq(&goal.id).and(goals::version.eq(goal.version)),
-    )
-    .execute(conn)?;
-    if n != 1 {
-        return Err(ApiError::PreconditionFailed(format!(
-            "goal {} was changed concurrently",
-            goal.id
-        )));
-    }
+    store_tombstone(conn, &goal.id, version)?;
     changes::record(
         conn,
         actor,

@@ -6,15 +6,8 @@ use utoipa::IntoParams;
 
 use super::*;
 use crate::{
-    access::Action,
-    auth::Caller,
-    db,
-    error::ApiResult,
-    http::{self, IfMatch},
-    model::parse_time_param,
-    pagination::{self, Page},
-    responses::errors::*,
-    state::AppState,
+    access::Action, auth::Caller, crud, error::ApiResult, model::parse_time_param,
+    pagination::Page, responses::errors::*, state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -56,53 +49,36 @@ pub async fn list_goals(
     state: web::Data<AppState>,
     q: web::Query<GoalListQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
     let q = q.into_inner();
-    let kind = q
-        .kind
-        .as_deref()
-        .map(|s| GoalKind::from_query("kind", s))
-        .transpose()?;
-    let since = q
-        .updated_since
-        .as_deref()
-        .map(|s| parse_time_param("updated_since", s))
-        .transpose()?;
-    let scope = format!(
-        "goals|{}|{}|{}|{}",
-        q.document_id.as_deref().unwrap_or(""),
-        q.parent_id.as_deref().unwrap_or(""),
-        kind.map(|k| k.as_str()).unwrap_or(""),
-        q.updated_since.as_deref().unwrap_or("")
-    );
-    let filter = GoalFilter {
+    let filter = Filter {
+        kind: q
+            .kind
+            .as_deref()
+            .map(|s| GoalKind::from_query("kind", s))
+            .transpose()?,
         document_id: q.document_id,
         parent_id: q.parent_id,
-        kind,
-        updated_since: since,
+        updated_since: q
+            .updated_since
+            .as_deref()
+            .map(|s| parse_time_param("updated_since", s))
+            .transpose()?,
         after: None,
         limit: 0,
     };
-    let by_updated = since.is_some();
-    pagination::list(
+    let scope = format!(
+        "goals|{:?}|{:?}|{:?}|{:?}",
+        filter.document_id, filter.parent_id, filter.kind, q.updated_since
+    );
+    crud::list::<Goal, _>(
         &req,
         &caller,
         &state,
-        Action::Read,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |g| pagination::record_key(g, by_updated),
-        move |conn, after, limit| {
-            list(
-                conn,
-                &GoalFilter {
-                    after,
-                    limit,
-                    ..filter
-                },
-            )
-        },
+        filter,
     )
     .await
 }
@@ -128,7 +104,7 @@ pub async fn get_goal(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    crate::as_of::get_single(req, caller, state, id.into_inner(), None, load).await
+    crud::get::<Goal>(req, caller, state, id.into_inner()).await
 }
 
 /// Create a goal in a document that is not adopted.
@@ -150,16 +126,7 @@ pub async fn create_goal(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::DraftDocument)?;
-    let input: GoalInput = http::from_value(http::json_value(&req, &body, false)?)?;
-    input.validate_fields()?;
-    let actor = state.actor(&req, &caller);
-    let goal = db::write(&state.pool, move |conn| create(conn, &actor, input)).await?;
-    Ok(http::created(
-        format!("/v1/goals/{}", goal.id),
-        goal.version,
-        &goal,
-    ))
+    crud::create::<Goal>(req, caller, state, Action::DraftDocument, body).await
 }
 
 /// Change a goal of a document that is not adopted (JSON merge patch).
@@ -184,17 +151,15 @@ pub async fn patch_goal(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::DraftDocument)?;
-    let body = http::json_value(&req, &body, true)?;
-    crate::crud::reject_read_only(&body, READ_ONLY_FIELDS)?;
-    let actor = state.actor(&req, &caller);
-    let if_match = IfMatch::of(&req);
-    let id = id.into_inner();
-    let goal = db::write(&state.pool, move |conn| {
-        patch(conn, &actor, &id, &body, |v| if_match.check(v))
-    })
-    .await?;
-    Ok(http::written(goal.version, &goal))
+    crud::patch::<Goal>(
+        req,
+        caller,
+        state,
+        Action::DraftDocument,
+        id.into_inner(),
+        body,
+    )
+    .await
 }
 
 /// Delete a goal of a document that is not adopted.
@@ -215,15 +180,7 @@ pub async fn delete_goal(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::DraftDocument)?;
-    let actor = state.actor(&req, &caller);
-    let if_match = IfMatch::of(&req);
-    let id = id.into_inner();
-    db::write(&state.pool, move |conn| {
-        delete(conn, &actor, &id, |v| if_match.check(v))
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    crud::delete::<Goal>(req, caller, state, Action::DraftDocument, id.into_inner()).await
 }
 
 /// The routes under `/v1/goals`, in the order the router tries them.

@@ -405,7 +405,7 @@ impl Entity for Membership {
         }
     }
 
-    fn ensure_writable(&self) -> ApiResult<()> {
+    fn ensure_writable(&self, _conn: &mut DbConnection) -> ApiResult<()> {
         if self.status == MembershipStatus::Ended {
             return Err(ApiError::Conflict(format!(
                 "membership {} has ended and is read-only",
@@ -449,7 +449,7 @@ impl Entity for Membership {
         before: &Self,
         i: MembershipInput,
     ) -> ApiResult<Self> {
-        before.ensure_writable()?;
+        before.ensure_writable(conn)?;
         let status = i.status.unwrap_or(before.status);
         check_deciding(
             actor,

@@ -90,7 +90,7 @@ pub struct OrganisationInput {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = organisations, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct Row {
+pub struct Row {
     id: String,
     name: String,
     short_name: Option<String>,
@@ -144,6 +144,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Organisati
         .collect()
 }
 
+#[derive(Clone)]
 pub struct Filter {
     pub kind: Option<OrganisationKind>,
     pub country: Option<String>,
@@ -153,11 +154,7 @@ pub struct Filter {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>> {
-    let mut q = organisations::table
-        .filter(organisations::deleted_at.is_null())
-        .select(Row::as_select())
-        .into_boxed();
+crate::page_query!(Filter, organisations, Row, |q, f| {
     if let Some(k) = f.kind {
         q = q.filter(organisations::kind.eq(k.as_str()));
     }
@@ -171,9 +168,16 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> ApiResult<Vec<Organisation>>
             value.clone(),
         )));
     }
-    q = crate::keyset!(q, organisations, f.updated_since, f.after.as_deref());
-    let rows = crate::load_page!(q, conn, f.limit)?;
-    assemble(conn, rows)
+});
+
+impl crate::crud::Listed for Organisation {
+    type Row = Row;
+    fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
+        (&row.id, row.version, row.updated_at)
+    }
+    fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Self>> {
+        assemble(conn, rows)
+    }
 }
 
 /// A live organisation id, for records that point at one (422 on `field` otherwise).

@@ -6,14 +6,8 @@ use utoipa::IntoParams;
 
 use super::*;
 use crate::{
-    access::Action,
-    auth::Caller,
-    crud,
-    error::ApiResult,
-    model::parse_time_param,
-    pagination::{self, Page},
-    responses::errors::*,
-    state::AppState,
+    access::Action, auth::Caller, crud, error::ApiResult, model::parse_time_param,
+    pagination::Page, responses::errors::*, state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]
@@ -56,63 +50,36 @@ pub async fn list_organisations(
     state: web::Data<AppState>,
     q: web::Query<OrganisationListQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Action::Read)?;
     let q = q.into_inner();
-    let kind = q
-        .kind
-        .as_deref()
-        .map(|s| OrganisationKind::from_query("kind", s))
-        .transpose()?;
-    let since = q
-        .updated_since
-        .as_deref()
-        .map(|s| parse_time_param("updated_since", s))
-        .transpose()?;
-    let external_id = match (q.external_id_scheme, q.external_id_value) {
-        (Some(s), Some(v)) => Some((s, v)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::validation(
-                "external_id_scheme",
-                "external_id_scheme and external_id_value go together",
-            ))
-        }
-    };
-    let scope = format!(
-        "organisations|{}|{}|{:?}|{}",
-        kind.map(|k| k.as_str()).unwrap_or(""),
-        q.country.as_deref().unwrap_or(""),
-        external_id,
-        q.updated_since.as_deref().unwrap_or("")
-    );
     let filter = Filter {
-        kind,
+        kind: q
+            .kind
+            .as_deref()
+            .map(|s| OrganisationKind::from_query("kind", s))
+            .transpose()?,
         country: q.country,
-        external_id,
-        updated_since: since,
+        external_id: crud::external_id_param(q.external_id_scheme, q.external_id_value)?,
+        updated_since: q
+            .updated_since
+            .as_deref()
+            .map(|s| parse_time_param("updated_since", s))
+            .transpose()?,
         after: None,
         limit: 0,
     };
-    let by_updated = since.is_some();
-    pagination::list(
+    let scope = format!(
+        "organisations|{:?}|{:?}|{:?}|{:?}",
+        filter.kind, filter.country, filter.external_id, q.updated_since
+    );
+    crud::list::<Organisation, _>(
         &req,
         &caller,
         &state,
-        Action::Read,
         scope,
+        filter.updated_since.is_some(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
-        move |o| pagination::record_key(o, by_updated),
-        move |conn, after, limit| {
-            list(
-                conn,
-                &Filter {
-                    after,
-                    limit,
-                    ..filter
-                },
-            )
-        },
+        filter,
     )
     .await
 }

@@ -5,7 +5,7 @@ use crate::crud::Entity;
 
 #[test]
 fn pg_statement_is_what_diesel_sends() {
-    let s = Project::live_versions_pg(&["p-1"]).unwrap();
+    let s = (Project::VERSIONS.many)(&["p-1"]).unwrap();
     let sql = |ids: &str| {
         format!(
             "SELECT \"projects\".\"id\", \"projects\".\"version\" FROM \"projects\" \
@@ -18,10 +18,10 @@ fn pg_statement_is_what_diesel_sends() {
     assert_eq!(s.binds, [Some(b"p-1".to_vec())]);
     // The second time from the SQL kept the first time, with this call's binds; another
     // number of ids, another statement.
-    let again = Project::live_versions_pg(&["p-2"]).unwrap();
+    let again = (Project::VERSIONS.many)(&["p-2"]).unwrap();
     assert_eq!(again.sql, s.sql);
     assert_eq!(again.binds, [Some(b"p-2".to_vec())]);
-    let three = Project::live_versions_pg(&["a", "b", "c"]).unwrap();
+    let three = (Project::VERSIONS.many)(&["a", "b", "c"]).unwrap();
     assert_eq!(three.sql, sql("$1, $2, $3"));
     assert_eq!(three.types, [25, 25, 25]);
     assert_eq!(
@@ -37,7 +37,7 @@ fn pg_statement_is_what_diesel_sends() {
         .map(|n| n.to_string())
         .collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let many = Project::live_versions_pg(&ids).unwrap();
+    let many = (Project::VERSIONS.many)(&ids).unwrap();
     assert_eq!(many.binds.len(), ids.len());
     assert!(many.sql.contains(&format!("${})", ids.len())));
 }

@@ -245,8 +245,9 @@ pub async fn swedish_and_special_text_round_trips(app: TestApp) {
 const CACHE_HIT: &str = "intl_render_cache_lookups_total{result=\"hit\"}";
 const CACHE_MISS: &str = "intl_render_cache_lookups_total{result=\"miss\"}";
 
-/// A write keeps the record it wrote in the render cache, and the next write starts from that
-/// copy instead of loading the record: so the copy must be exactly what loading gives. Each
+/// A write keeps the record it wrote in the render cache, and a GET of that version answers
+/// from it: so the copy must be exactly what loading gives. The next write loads its record
+/// from the database (it is the audit's before-image), never from the copy. Each
 /// resource written through the shared path is created, patched twice and deleted on a server
 /// with the cache, and read after each step by one without it (`RENDER_CACHE_MB=0`) on the same
 /// database. Lists are given out of order, money and rates in short forms, so that what a write
@@ -269,6 +270,18 @@ pub async fn a_write_starts_from_the_record_it_last_wrote(app: TestApp) {
     let plan = id(&app.draft("action_plan", "Plan").await);
     let policy = id(&app.policy().await);
     let cases = [
+        (
+            "/v1/documents",
+            json!({"kind": "guideline", "title": "Riktlinje", "year": 2027}),
+            json!({"description": "Om resor", "valid_from": "2027-01-01"}),
+            json!({"applies_to": "Regiongemensamt", "description": null}),
+        ),
+        (
+            "/v1/goals",
+            json!({"document_id": plan, "kind": "goal", "title": "Mål", "serves": [goals[1], goals[0]]}),
+            json!({"code": "1.2", "serves": [goals[0]]}),
+            json!({"position": 3, "code": null}),
+        ),
         (
             "/v1/organisations",
             org("Nätverk Ö"),
@@ -331,8 +344,8 @@ pub async fn a_write_starts_from_the_record_it_last_wrote(app: TestApp) {
             w.expect(200);
             assert_eq!(
                 app.metric(CACHE_HIT).await,
-                hits + 1.0,
-                "{path}: not from the cache"
+                hits,
+                "{path}: a write's record before comes from the database, not a rendering"
             );
             // The audit event's `before` is the record as loaded.
             let audit = app.audit(&id(&w.body));
@@ -354,8 +367,8 @@ pub async fn a_write_starts_from_the_record_it_last_wrote(app: TestApp) {
         let before = audit.last().unwrap().3.as_deref().unwrap();
         assert_eq!(serde_json::from_str::<Value>(before).unwrap(), last.body);
     }
-    // Changed by another instance since this one cached it: the stale copy is passed over and
-    // the record loaded, so the other instance's change is kept.
+    // Changed by another instance since this one cached it: the write loads the record, so the
+    // other instance's change is kept (and the stale copy is not even looked at).
     let r = plain.post("/v1/organisations", "board", org("Tre")).await;
     let path = format!("/v1/organisations/{}", id(&r.body));
     app.get(&path, "reader").await.expect(200);
@@ -372,7 +385,7 @@ pub async fn a_write_starts_from_the_record_it_last_wrote(app: TestApp) {
         )
         .await;
     mine.expect(200);
-    assert_eq!(app.metric(CACHE_MISS).await, misses + 1.0);
+    assert_eq!(app.metric(CACHE_MISS).await, misses);
     assert_eq!(mine.body["short_name"], "T");
     assert_eq!(mine.body["name"], "Tre AB");
     assert_eq!(mine.body["version"], 3);
