@@ -5,6 +5,21 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 use crate::error::{ApiError, FieldError};
 
+/// A record is its input plus the service's fields: the input sits in `fields`
+/// (`#[serde(flatten)]`, so the JSON is one object), and the record reads as its input
+/// (`record.title`) through `Deref`, so each writable field is declared once.
+#[macro_export]
+macro_rules! record_fields {
+    ($record:ty, $input:ty) => {
+        impl std::ops::Deref for $record {
+            type Target = $input;
+            fn deref(&self) -> &$input {
+                &self.fields
+            }
+        }
+    };
+}
+
 /// Declares a closed enum that is `snake_case` in JSON, documented in the spec, and stored as text.
 #[macro_export]
 macro_rules! string_enum {

@@ -236,8 +236,63 @@ pub fn spec() -> Spec {
 pub fn spec_value() -> serde_json::Value {
     let mut v = serde_json::to_value(crate::app::routes_and_spec().1).expect("the spec serialises");
     camel_case_links(&mut v);
+    flatten_records(&mut v);
     patch_schemas(&mut v);
     v
+}
+
+/// Whether a property schema admits null.
+fn nullable(s: &serde_json::Value) -> bool {
+    use serde_json::json;
+    s["type"]
+        .as_array()
+        .is_some_and(|t| t.contains(&json!("null")))
+        || ["oneOf", "anyOf"].iter().any(|k| {
+            s[k].as_array()
+                .is_some_and(|a| a.contains(&json!({"type": "null"})))
+        })
+}
+
+/// A record is its input plus the service's fields (`#[serde(flatten)]`), which utoipa writes
+/// as `allOf` of the input (with the input's `additionalProperties: false`, which no record
+/// would pass) and the rest, wherever the record appears (a component, a page's items). Each
+/// such `allOf` becomes one object again: every property of its parts, each required unless
+/// it admits null (a record always carries every field).
+fn flatten_records(spec: &mut serde_json::Value) {
+    let schemas = spec["components"]["schemas"].clone();
+    flatten_all_of(spec, &schemas);
+}
+
+fn flatten_all_of(v: &mut serde_json::Value, schemas: &serde_json::Value) {
+    use serde_json::{Map, Value};
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::Array(parts)) = o.get("allOf") {
+                let mut properties = Map::new();
+                for part in parts {
+                    let part = match part["$ref"].as_str() {
+                        Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
+                        None => part,
+                    };
+                    if let Some(p) = part["properties"].as_object() {
+                        properties.extend(p.clone());
+                    }
+                }
+                let required: Vec<Value> = properties
+                    .iter()
+                    .filter(|(_, p)| !nullable(p))
+                    .map(|(k, _)| Value::String(k.clone()))
+                    .collect();
+                o.remove("allOf");
+                o.insert("type".into(), "object".into());
+                o.insert("properties".into(), Value::Object(properties));
+                o.insert("required".into(), Value::Array(required));
+            }
+            o.values_mut().for_each(|x| flatten_all_of(x, schemas));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| flatten_all_of(x, schemas)),
+        _ => {}
+    }
 }
 
 /// A merge patch names only what it changes: every PATCH body gets its own schema
@@ -268,15 +323,6 @@ fn patch_schemas(spec: &mut serde_json::Value) {
             }
         }
     }
-    let nullable = |s: &Value| {
-        s["type"]
-            .as_array()
-            .is_some_and(|t| t.contains(&json!("null")))
-            || ["oneOf", "anyOf"].iter().any(|k| {
-                s[k].as_array()
-                    .is_some_and(|a| a.contains(&json!({"type": "null"})))
-            })
-    };
     let schemas = &mut spec["components"]["schemas"];
     for (input, patch) in inputs {
         let mut schema = schemas[&input].clone();

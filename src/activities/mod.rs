@@ -50,30 +50,18 @@ string_enum!(
 const GOAL: &str = "goal";
 const PRIORITY_AREA: &str = "priority_area";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// An activity of an action plan: its writable fields and the service's.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Activity {
     pub id: String,
-    /// The action plan (a document of kind `action_plan`) the activity belongs to.
-    pub document_id: String,
-    pub kind: ActivityKind,
-    pub title: String,
-    pub description: Option<String>,
-    pub responsible_unit: Option<String>,
-    /// Prioritised in the action plan.
-    pub prioritised: bool,
-    pub status: ActivityStatus,
-    pub planned_start: Option<NaiveDate>,
-    pub planned_end: Option<NaiveDate>,
-    pub actual_start: Option<NaiveDate>,
-    pub actual_end: Option<NaiveDate>,
-    /// Goals and sub-goals the activity works towards.
-    pub goal_ids: Vec<String>,
-    /// Priority areas (goals of kind `priority_area`) it falls under.
-    pub priority_area_ids: Vec<String>,
+    #[serde(flatten)]
+    pub fields: ActivityInput,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(Activity, ActivityInput);
 
 impl Resource for Activity {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::Activity;
@@ -89,34 +77,36 @@ impl Resource for Activity {
 }
 
 /// The writable fields of an activity.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityInput {
+    /// The action plan (a document of kind `action_plan`) the activity belongs to.
     pub document_id: String,
     pub kind: ActivityKind,
     /// 1-500 characters.
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub responsible_unit: Option<String>,
+    /// Prioritised in the action plan.
     #[serde(default)]
     pub prioritised: bool,
     /// Default `planned`.
     #[serde(default = "planned")]
     pub status: ActivityStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub planned_start: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub planned_end: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub actual_start: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub actual_end: Option<NaiveDate>,
-    /// At most 50.
+    /// Goals and sub-goals the activity works towards, at most 50.
     #[serde(default)]
     pub goal_ids: Vec<String>,
-    /// At most 20.
+    /// Priority areas (goals of kind `priority_area`) it falls under, at most 20.
     #[serde(default)]
     pub priority_area_ids: Vec<String>,
 }
@@ -177,20 +167,22 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Activity>>
     rows.into_iter()
         .map(|r| {
             Ok(Activity {
-                kind: ActivityKind::from_db(&r.kind)?,
-                status: ActivityStatus::from_db(&r.status)?,
-                goal_ids: links.take(GOAL, &r.id),
-                priority_area_ids: links.take(PRIORITY_AREA, &r.id),
+                fields: ActivityInput {
+                    kind: ActivityKind::from_db(&r.kind)?,
+                    status: ActivityStatus::from_db(&r.status)?,
+                    goal_ids: links.take(GOAL, &r.id),
+                    priority_area_ids: links.take(PRIORITY_AREA, &r.id),
+                    document_id: r.document_id,
+                    title: r.title,
+                    description: r.description,
+                    responsible_unit: r.responsible_unit,
+                    prioritised: r.prioritised,
+                    planned_start: r.planned_start,
+                    planned_end: r.planned_end,
+                    actual_start: r.actual_start,
+                    actual_end: r.actual_end,
+                },
                 id: r.id,
-                document_id: r.document_id,
-                title: r.title,
-                description: r.description,
-                responsible_unit: r.responsible_unit,
-                prioritised: r.prioritised,
-                planned_start: r.planned_start,
-                planned_end: r.planned_end,
-                actual_start: r.actual_start,
-                actual_end: r.actual_end,
                 version: r.version,
                 created_at: utc(r.created_at),
                 updated_at: utc(r.updated_at),
@@ -305,25 +297,6 @@ fn write_links(conn: &mut DbConnection, a: &Activity, before: Option<&Activity>)
     )
 }
 
-fn with_input(base: Activity, i: ActivityInput) -> Activity {
-    Activity {
-        document_id: i.document_id,
-        kind: i.kind,
-        title: i.title,
-        description: i.description,
-        responsible_unit: i.responsible_unit,
-        prioritised: i.prioritised,
-        status: i.status,
-        planned_start: i.planned_start,
-        planned_end: i.planned_end,
-        actual_start: i.actual_start,
-        actual_end: i.actual_end,
-        goal_ids: i.goal_ids,
-        priority_area_ids: i.priority_area_ids,
-        ..base
-    }
-}
-
 impl crate::crud::Listed for Activity {
     type Row = Row;
     fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
@@ -352,21 +325,7 @@ impl Entity for Activity {
     }
 
     fn input(&self) -> ActivityInput {
-        ActivityInput {
-            document_id: self.document_id.clone(),
-            kind: self.kind,
-            title: self.title.clone(),
-            description: self.description.clone(),
-            responsible_unit: self.responsible_unit.clone(),
-            prioritised: self.prioritised,
-            status: self.status,
-            planned_start: self.planned_start,
-            planned_end: self.planned_end,
-            actual_start: self.actual_start,
-            actual_end: self.actual_end,
-            goal_ids: self.goal_ids.clone(),
-            priority_area_ids: self.priority_area_ids.clone(),
-        }
+        self.fields.clone()
     }
 
     fn check(i: &ActivityInput) -> ApiResult<()> {
@@ -400,9 +359,12 @@ impl Entity for Activity {
             }
         }
         check_refs(conn, &i, Some(before))?;
-        let mut after = with_input(before.clone(), i);
-        after.version = before.version + 1;
-        after.updated_at = utc(now());
+        let after = Activity {
+            fields: i,
+            version: before.version + 1,
+            updated_at: utc(now()),
+            ..before.clone()
+        };
         store_update(conn, &Row::of(&after))?;
         write_links(conn, &after, Some(before))?;
         changes::record(
@@ -435,26 +397,13 @@ impl crate::crud::Creatable for Activity {
 
 fn insert(conn: &mut DbConnection, actor: &Actor, i: ActivityInput) -> ApiResult<Activity> {
     let t = utc(now());
-    let base = Activity {
+    let a = Activity {
         id: new_id(),
-        document_id: String::new(),
-        kind: i.kind,
-        title: String::new(),
-        description: None,
-        responsible_unit: None,
-        prioritised: false,
-        status: ActivityStatus::Planned,
-        planned_start: None,
-        planned_end: None,
-        actual_start: None,
-        actual_end: None,
-        goal_ids: vec![],
-        priority_area_ids: vec![],
+        fields: i,
         version: 1,
         created_at: t,
         updated_at: t,
     };
-    let a = with_input(base, i);
     diesel::insert_into(activities::table)
         .values(Row::of(&a))
         .execute(conn)?;

@@ -55,28 +55,14 @@ impl DocumentStatus {
     }
 }
 
-/// A governing document.
+/// A governing document: its writable fields, and those the service and the actions set.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Document {
     #[schema(example = "0193a0f4-7c1e-7b52-9a39-0c4f5e1d2a10")]
     pub id: String,
-    pub kind: DocumentKind,
-    #[schema(example = "Internationell policy")]
-    pub title: String,
-    pub description: Option<String>,
+    #[serde(flatten)]
+    pub fields: DocumentInput,
     pub status: DocumentStatus,
-    /// The register number (dokumentnr), e.g. `320944`.
-    pub document_number: Option<String>,
-    /// The edition (version in the register), not the record's `version`.
-    pub document_version: Option<i32>,
-    /// The year an action plan covers.
-    pub year: Option<i32>,
-    /// Who the document applies to (gäller för), e.g. `Regiongemensamt`.
-    pub applies_to: Option<String>,
-    pub valid_from: Option<NaiveDate>,
-    pub case_officer: Option<String>,
-    pub reviewer: Option<String>,
-    pub process_owner: Option<String>,
     /// The adoption decision; null until adopted.
     pub decision: Option<Decision>,
     /// The adopted document this draft revises.
@@ -88,6 +74,8 @@ pub struct Document {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(Document, DocumentInput);
 
 impl Resource for Document {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::Document;
@@ -121,27 +109,30 @@ pub struct DocumentInput {
     /// but not change it, and a revision has its original's kind.
     pub kind: DocumentKind,
     /// 1-500 characters.
+    #[schema(example = "Internationell policy")]
     pub title: String,
     /// At most 20 000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The register number (dokumentnr), e.g. `320944`.
+    #[serde(default)]
     pub document_number: Option<String>,
-    /// 1-10 000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The edition (version in the register), 1-10 000; not the record's `version`.
+    #[serde(default)]
     pub document_version: Option<i32>,
-    /// 1900-2200.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The year an action plan covers, 1900-2200.
+    #[serde(default)]
     pub year: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who the document applies to (gäller för), e.g. `Regiongemensamt`.
+    #[serde(default)]
     pub applies_to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub valid_from: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub case_officer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub reviewer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub process_owner: Option<String>,
 }
 
@@ -180,22 +171,6 @@ impl DocumentInput {
         c.text("reviewer", self.reviewer.as_deref(), false, 200);
         c.text("process_owner", self.process_owner.as_deref(), false, 200);
         c.finish()
-    }
-
-    fn of(d: &Document) -> Self {
-        DocumentInput {
-            kind: d.kind,
-            title: d.title.clone(),
-            description: d.description.clone(),
-            document_number: d.document_number.clone(),
-            document_version: d.document_version,
-            year: d.year,
-            applies_to: d.applies_to.clone(),
-            valid_from: d.valid_from,
-            case_officer: d.case_officer.clone(),
-            reviewer: d.reviewer.clone(),
-            process_owner: d.process_owner.clone(),
-        }
     }
 }
 
@@ -250,19 +225,21 @@ impl DocumentRow {
             self.decision_reference,
         ))?;
         Ok(Document {
-            kind: DocumentKind::from_db(&self.kind)?,
+            fields: DocumentInput {
+                kind: DocumentKind::from_db(&self.kind)?,
+                title: self.title,
+                description: self.description,
+                document_number: self.document_number,
+                document_version: self.document_version,
+                year: self.year,
+                applies_to: self.applies_to,
+                valid_from: self.valid_from,
+                case_officer: self.case_officer,
+                reviewer: self.reviewer,
+                process_owner: self.process_owner,
+            },
             status: DocumentStatus::from_db(&self.status)?,
             id: self.id,
-            title: self.title,
-            description: self.description,
-            document_number: self.document_number,
-            document_version: self.document_version,
-            year: self.year,
-            applies_to: self.applies_to,
-            valid_from: self.valid_from,
-            case_officer: self.case_officer,
-            reviewer: self.reviewer,
-            process_owner: self.process_owner,
             decision,
             revision_of: self.revision_of,
             superseded_by: self.superseded_by,
@@ -350,18 +327,8 @@ pub fn insert(
     let t = utc(now());
     let doc = Document {
         id: new_id(),
-        kind: input.kind,
-        title: input.title,
-        description: input.description,
+        fields: input,
         status: DocumentStatus::Draft,
-        document_number: input.document_number,
-        document_version: input.document_version,
-        year: input.year,
-        applies_to: input.applies_to,
-        valid_from: input.valid_from,
-        case_officer: input.case_officer,
-        reviewer: input.reviewer,
-        process_owner: input.process_owner,
         decision: None,
         revision_of,
         superseded_by: None,
@@ -416,17 +383,7 @@ pub fn update(
 /// Applies the writable fields of `input` to a copy of `doc`.
 pub fn with_input(doc: &Document, input: DocumentInput) -> Document {
     Document {
-        kind: input.kind,
-        title: input.title,
-        description: input.description,
-        document_number: input.document_number,
-        document_version: input.document_version,
-        year: input.year,
-        applies_to: input.applies_to,
-        valid_from: input.valid_from,
-        case_officer: input.case_officer,
-        reviewer: input.reviewer,
-        process_owner: input.process_owner,
+        fields: input,
         ..doc.clone()
     }
 }
@@ -505,7 +462,7 @@ impl crate::crud::Entity for Document {
         load(conn, id)
     }
     fn input(&self) -> DocumentInput {
-        DocumentInput::of(self)
+        self.fields.clone()
     }
     fn ensure_writable(&self, _conn: &mut DbConnection) -> ApiResult<()> {
         ensure_editable(self)

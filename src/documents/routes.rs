@@ -321,16 +321,16 @@ pub async fn adopt_document(
                 ),
             ));
         }
-        let after = Document {
+        let mut after = Document {
             status: DocumentStatus::Adopted,
             decision: Some(Decision {
                 body,
                 date: adopt.date,
                 reference: adopt.reference.trim().to_string(),
             }),
-            valid_from: adopt.valid_from.or(before.valid_from).or(Some(adopt.date)),
             ..before.clone()
         };
+        after.fields.valid_from = adopt.valid_from.or(before.valid_from).or(Some(adopt.date));
         let adopted = update(conn, &actor, "adopt", &before, after)?;
         if let Some(old) = original {
             if old.status == DocumentStatus::Adopted {
@@ -408,7 +408,7 @@ pub async fn revise_document(
                 "revision {open} of this document is already open; continue that one"
             )));
         }
-        let mut input = DocumentInput::of(&original);
+        let mut input = original.fields.clone();
         input.document_version = original.document_version.map(|v| v + 1);
         input.valid_from = None;
         let revision = insert(conn, &actor, input, Some(original.id.clone()))?;

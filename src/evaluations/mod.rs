@@ -63,24 +63,12 @@ string_enum!(
     }
 );
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// An evaluation: its writable fields, and those its steps set.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Evaluation {
     pub id: String,
-    pub subject_type: SubjectType,
-    pub subject_id: String,
-    pub period_start: Option<NaiveDate>,
-    pub period_end: Option<NaiveDate>,
-    /// Benefit for the region, 1-5.
-    pub benefit_region: Option<i32>,
-    /// Benefit for the organisation Region Västernorrland, 1-5.
-    pub benefit_organisation: Option<i32>,
-    /// Benefit for the residents, 1-5.
-    pub benefit_residents: Option<i32>,
-    /// Efficiency, 1-5.
-    pub efficiency: Option<i32>,
-    pub goal_fulfilment: GoalFulfilment,
-    pub findings: Option<String>,
-    pub recommendation: Option<Recommendation>,
+    #[serde(flatten)]
+    pub fields: EvaluationInput,
     pub status: EvaluationStatus,
     /// The board's approval; null until approved.
     pub decision: Option<Decision>,
@@ -88,6 +76,8 @@ pub struct Evaluation {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(Evaluation, EvaluationInput);
 
 impl Resource for Evaluation {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::Evaluation;
@@ -122,35 +112,39 @@ impl Resource for Evaluation {
 }
 
 /// The writable fields of an evaluation (while it is not approved).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationInput {
     pub subject_type: SubjectType,
     /// Must name a live record of `subject_type`.
     pub subject_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub period_start: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub period_end: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Benefit for the region, 1-5.
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub benefit_region: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Benefit for the organisation Region Västernorrland, 1-5.
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub benefit_organisation: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Benefit for the residents, 1-5.
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub benefit_residents: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Efficiency, 1-5.
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub efficiency: Option<i32>,
     /// Default `not_assessed`.
     #[serde(default = "not_assessed")]
     pub goal_fulfilment: GoalFulfilment,
     /// At most 20 000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub findings: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub recommendation: Option<Recommendation>,
 }
 
@@ -228,24 +222,26 @@ impl Row {
             self.decision_reference,
         ))?;
         Ok(Evaluation {
-            subject_type: SubjectType::from_db(&self.subject_type)?,
-            goal_fulfilment: GoalFulfilment::from_db(&self.goal_fulfilment)?,
-            recommendation: self
-                .recommendation
-                .as_deref()
-                .map(Recommendation::from_db)
-                .transpose()?,
+            fields: EvaluationInput {
+                subject_type: SubjectType::from_db(&self.subject_type)?,
+                goal_fulfilment: GoalFulfilment::from_db(&self.goal_fulfilment)?,
+                recommendation: self
+                    .recommendation
+                    .as_deref()
+                    .map(Recommendation::from_db)
+                    .transpose()?,
+                subject_id: self.subject_id,
+                period_start: self.period_start,
+                period_end: self.period_end,
+                benefit_region: self.benefit_region,
+                benefit_organisation: self.benefit_organisation,
+                benefit_residents: self.benefit_residents,
+                efficiency: self.efficiency,
+                findings: self.findings,
+            },
             status: EvaluationStatus::from_db(&self.status)?,
             decision,
             id: self.id,
-            subject_id: self.subject_id,
-            period_start: self.period_start,
-            period_end: self.period_end,
-            benefit_region: self.benefit_region,
-            benefit_organisation: self.benefit_organisation,
-            benefit_residents: self.benefit_residents,
-            efficiency: self.efficiency,
-            findings: self.findings,
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -314,23 +310,6 @@ fn check_refs(
     Ok(())
 }
 
-fn with_input(base: Evaluation, i: EvaluationInput) -> Evaluation {
-    Evaluation {
-        subject_type: i.subject_type,
-        subject_id: i.subject_id,
-        period_start: i.period_start,
-        period_end: i.period_end,
-        benefit_region: i.benefit_region,
-        benefit_organisation: i.benefit_organisation,
-        benefit_residents: i.benefit_residents,
-        efficiency: i.efficiency,
-        goal_fulfilment: i.goal_fulfilment,
-        findings: i.findings,
-        recommendation: i.recommendation,
-        ..base
-    }
-}
-
 impl crate::crud::Listed for Evaluation {
     type Row = Row;
     fn key(row: &Row) -> (&str, i64, chrono::NaiveDateTime) {
@@ -359,19 +338,7 @@ impl Entity for Evaluation {
     }
 
     fn input(&self) -> EvaluationInput {
-        EvaluationInput {
-            subject_type: self.subject_type,
-            subject_id: self.subject_id.clone(),
-            period_start: self.period_start,
-            period_end: self.period_end,
-            benefit_region: self.benefit_region,
-            benefit_organisation: self.benefit_organisation,
-            benefit_residents: self.benefit_residents,
-            efficiency: self.efficiency,
-            goal_fulfilment: self.goal_fulfilment,
-            findings: self.findings.clone(),
-            recommendation: self.recommendation,
-        }
+        self.fields.clone()
     }
 
     /// Only a draft is edited: a submitted evaluation is the board's to send back or approve,
@@ -428,9 +395,12 @@ impl Entity for Evaluation {
         }
         fixed.finish()?;
         check_refs(conn, &i, Some(before))?;
-        let mut after = with_input(before.clone(), i);
-        after.version = before.version + 1;
-        after.updated_at = utc(now());
+        let after = Evaluation {
+            fields: i,
+            version: before.version + 1,
+            updated_at: utc(now()),
+            ..before.clone()
+        };
         store_update(conn, &Row::of(&after))?;
         changes::record(
             conn,
@@ -461,26 +431,15 @@ impl Creatable for Evaluation {
     fn create(conn: &mut DbConnection, actor: &Actor, i: EvaluationInput) -> ApiResult<Self> {
         check_refs(conn, &i, None)?;
         let t = utc(now());
-        let base = Evaluation {
+        let e = Evaluation {
             id: new_id(),
-            subject_type: i.subject_type,
-            subject_id: String::new(),
-            period_start: None,
-            period_end: None,
-            benefit_region: None,
-            benefit_organisation: None,
-            benefit_residents: None,
-            efficiency: None,
-            goal_fulfilment: GoalFulfilment::NotAssessed,
-            findings: None,
-            recommendation: None,
+            fields: i,
             status: EvaluationStatus::Draft,
             decision: None,
             version: 1,
             created_at: t,
             updated_at: t,
         };
-        let e = with_input(base, i);
         diesel::insert_into(evaluations::table)
             .values(Row::of(&e))
             .execute(conn)?;

@@ -32,26 +32,19 @@ string_enum!(
     }
 );
 
-/// A goal, goal area, sub-goal or priority area of a document.
+/// A goal, goal area, sub-goal or priority area of a document: its writable fields and the
+/// service's.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Goal {
     pub id: String,
-    pub document_id: String,
-    /// The goal above this one in the same document; null at the top.
-    pub parent_id: Option<String>,
-    pub kind: GoalKind,
-    /// An optional short label, e.g. `1.2`.
-    pub code: Option<String>,
-    pub title: String,
-    pub description: Option<String>,
-    /// Order among siblings.
-    pub position: i32,
-    /// Goals of a policy or goal document that this one serves (for an action plan's sub-goals).
-    pub serves: Vec<String>,
+    #[serde(flatten)]
+    pub fields: GoalInput,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(Goal, GoalInput);
 
 impl Resource for Goal {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::Goal;
@@ -72,39 +65,28 @@ impl Resource for Goal {
 #[serde(deny_unknown_fields)]
 pub struct GoalInput {
     pub document_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The goal above this one in the same document; null at the top.
+    #[serde(default)]
     pub parent_id: Option<String>,
     pub kind: GoalKind,
-    /// At most 20 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// An optional short label, e.g. `1.2`; at most 20 characters.
+    #[serde(default)]
     pub code: Option<String>,
     /// 1-1000 characters.
     pub title: String,
     /// At most 20 000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub description: Option<String>,
     /// Order among siblings, 0-10 000 (default 0).
     #[serde(default)]
     pub position: i32,
-    /// Ids of goals in a policy or goal document that this goal serves (at most 50).
+    /// Ids of goals in a policy or goal document that this goal serves (for an action plan's
+    /// sub-goals; at most 50).
     #[serde(default)]
     pub serves: Vec<String>,
 }
 
 impl GoalInput {
-    fn of(g: &Goal) -> Self {
-        GoalInput {
-            document_id: g.document_id.clone(),
-            parent_id: g.parent_id.clone(),
-            kind: g.kind,
-            code: g.code.clone(),
-            title: g.title.clone(),
-            description: g.description.clone(),
-            position: g.position,
-            serves: g.serves.clone(),
-        }
-    }
-
     /// Checks that need no database.
     pub fn validate_fields(&self) -> Result<(), ApiError> {
         let mut c = Checks::default();
@@ -148,15 +130,17 @@ pub struct GoalRow {
 impl GoalRow {
     fn into_api(self, serves: Vec<String>) -> Result<Goal, ApiError> {
         Ok(Goal {
-            kind: GoalKind::from_db(&self.kind)?,
+            fields: GoalInput {
+                kind: GoalKind::from_db(&self.kind)?,
+                document_id: self.document_id,
+                parent_id: self.parent_id,
+                code: self.code,
+                title: self.title,
+                description: self.description,
+                position: self.position,
+                serves,
+            },
             id: self.id,
-            document_id: self.document_id,
-            parent_id: self.parent_id,
-            code: self.code,
-            title: self.title,
-            description: self.description,
-            position: self.position,
-            serves,
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -388,14 +372,10 @@ fn insert(
     let t = utc(now());
     let goal = Goal {
         id,
-        document_id: input.document_id,
-        parent_id: input.parent_id,
-        kind: input.kind,
-        code: input.code,
-        title: input.title,
-        description: input.description,
-        position: input.position,
-        serves: sorted(input.serves),
+        fields: GoalInput {
+            serves: sorted(input.serves),
+            ..input
+        },
         version: 1,
         created_at: t,
         updated_at: t,
@@ -418,7 +398,7 @@ impl crate::crud::Entity for Goal {
         load(conn, id)
     }
     fn input(&self) -> GoalInput {
-        GoalInput::of(self)
+        self.fields.clone()
     }
     /// A goal follows its document: editable while the document is not adopted.
     fn ensure_writable(&self, conn: &mut DbConnection) -> ApiResult<()> {
@@ -441,13 +421,10 @@ impl crate::crud::Entity for Goal {
         }
         check_links(conn, Some(&before.id), &input)?;
         let after = Goal {
-            parent_id: input.parent_id,
-            kind: input.kind,
-            code: input.code,
-            title: input.title,
-            description: input.description,
-            position: input.position,
-            serves: sorted(input.serves),
+            fields: GoalInput {
+                serves: sorted(input.serves),
+                ..input
+            },
             version: before.version + 1,
             updated_at: utc(now()),
             ..before.clone()
@@ -571,7 +548,7 @@ pub fn copy_tree(
             let input = GoalInput {
                 document_id: to.to_string(),
                 parent_id: parent,
-                ..GoalInput::of(&g)
+                ..g.fields.clone()
             };
             insert(conn, actor, id, input)?;
         }

@@ -15,22 +15,21 @@ use crate::{
     versioned_store,
 };
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A representative's report back from a network's meeting: its writable fields and the
+/// service's.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ReportBack {
     pub id: String,
+    /// The membership reported on (set by the path it was created under).
     pub membership_id: String,
-    /// The day of the report.
-    pub date: NaiveDate,
-    /// The meeting reported on.
-    pub meeting: String,
-    pub summary: String,
-    /// The body reported to.
-    pub reported_to: DecidingBody,
-    pub author: Option<String>,
+    #[serde(flatten)]
+    pub fields: ReportBackInput,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(ReportBack, ReportBackInput);
 
 impl Resource for ReportBack {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::ReportBack;
@@ -46,17 +45,19 @@ impl Resource for ReportBack {
 }
 
 /// The writable fields of a report-back.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBackInput {
+    /// The day of the report.
     pub date: NaiveDate,
-    /// 1-300 characters.
+    /// The meeting reported on, 1-300 characters.
     pub meeting: String,
     /// 1-20 000 characters.
     pub summary: String,
+    /// The body reported to.
     pub reported_to: DecidingBody,
     /// At most 200 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub author: Option<String>,
 }
 
@@ -97,14 +98,16 @@ impl Row {
 
     fn into_api(self) -> ApiResult<ReportBack> {
         Ok(ReportBack {
-            reported_to: DecidingBody::parse(&self.reported_to)
-                .ok_or_else(|| ApiError::internal("stored reported_to"))?,
+            fields: ReportBackInput {
+                reported_to: DecidingBody::parse(&self.reported_to)
+                    .ok_or_else(|| ApiError::internal("stored reported_to"))?,
+                date: self.date,
+                meeting: self.meeting,
+                summary: self.summary,
+                author: self.author,
+            },
             id: self.id,
             membership_id: self.membership_id,
-            date: self.date,
-            meeting: self.meeting,
-            summary: self.summary,
-            author: self.author,
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -157,11 +160,7 @@ pub fn create(
     let r = ReportBack {
         id: new_id(),
         membership_id: membership_id.to_string(),
-        date: i.date,
-        meeting: i.meeting,
-        summary: i.summary,
-        reported_to: i.reported_to,
-        author: i.author,
+        fields: i,
         version: 1,
         created_at: t,
         updated_at: t,
@@ -201,13 +200,7 @@ impl Entity for ReportBack {
     }
 
     fn input(&self) -> ReportBackInput {
-        ReportBackInput {
-            date: self.date,
-            meeting: self.meeting.clone(),
-            summary: self.summary.clone(),
-            reported_to: self.reported_to,
-            author: self.author.clone(),
-        }
+        self.fields.clone()
     }
 
     fn check(i: &ReportBackInput) -> ApiResult<()> {
@@ -225,11 +218,7 @@ impl Entity for ReportBack {
         i: ReportBackInput,
     ) -> ApiResult<Self> {
         let after = ReportBack {
-            date: i.date,
-            meeting: i.meeting,
-            summary: i.summary,
-            reported_to: i.reported_to,
-            author: i.author,
+            fields: i,
             version: before.version + 1,
             updated_at: utc(now()),
             ..before.clone()

@@ -35,23 +35,18 @@ string_enum!(
     }
 );
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// An organisation: its writable fields and the service's.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Organisation {
     pub id: String,
-    #[schema(example = "North Sweden European Office")]
-    pub name: String,
-    pub short_name: Option<String>,
-    pub kind: OrganisationKind,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "BE")]
-    pub country: Option<String>,
-    pub website: Option<String>,
-    /// Ids in other systems, one per scheme.
-    pub external_ids: Vec<ExternalId>,
+    #[serde(flatten)]
+    pub fields: OrganisationInput,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(Organisation, OrganisationInput);
 
 impl Resource for Organisation {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::Organisation;
@@ -67,23 +62,24 @@ impl Resource for Organisation {
 }
 
 /// The writable fields of an organisation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationInput {
     /// 1-300 characters.
+    #[schema(example = "North Sweden European Office")]
     pub name: String,
     /// At most 50 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub short_name: Option<String>,
     pub kind: OrganisationKind,
     /// ISO 3166-1 alpha-2, e.g. `SE`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Z]{2}$")]
+    #[serde(default)]
+    #[schema(pattern = "^[A-Z]{2}$", example = "BE")]
     pub country: Option<String>,
     /// An http(s) URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub website: Option<String>,
-    /// At most one per scheme; a scheme/value pair names one organisation.
+    /// Ids in other systems, at most one per scheme; a pair names one organisation.
     #[serde(default)]
     pub external_ids: Vec<ExternalId>,
 }
@@ -129,13 +125,15 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Organisati
     rows.into_iter()
         .map(|r| {
             Ok(Organisation {
-                kind: OrganisationKind::from_db(&r.kind)?,
-                external_ids: ext.remove(&r.id).unwrap_or_default(),
+                fields: OrganisationInput {
+                    kind: OrganisationKind::from_db(&r.kind)?,
+                    external_ids: ext.remove(&r.id).unwrap_or_default(),
+                    name: r.name,
+                    short_name: r.short_name,
+                    country: r.country,
+                    website: r.website,
+                },
                 id: r.id,
-                name: r.name,
-                short_name: r.short_name,
-                country: r.country,
-                website: r.website,
                 version: r.version,
                 created_at: utc(r.created_at),
                 updated_at: utc(r.updated_at),
@@ -208,14 +206,7 @@ impl Entity for Organisation {
     }
 
     fn input(&self) -> OrganisationInput {
-        OrganisationInput {
-            name: self.name.clone(),
-            short_name: self.short_name.clone(),
-            kind: self.kind,
-            country: self.country.clone(),
-            website: self.website.clone(),
-            external_ids: self.external_ids.clone(),
-        }
+        self.fields.clone()
     }
 
     fn check(i: &OrganisationInput) -> ApiResult<()> {
@@ -235,17 +226,12 @@ impl Entity for Organisation {
         i: OrganisationInput,
     ) -> ApiResult<Self> {
         let mut after = Organisation {
-            name: i.name,
-            short_name: i.short_name,
-            kind: i.kind,
-            country: i.country,
-            website: i.website,
-            external_ids: i.external_ids,
+            fields: i,
             version: before.version + 1,
             updated_at: utc(now()),
             ..before.clone()
         };
-        after.external_ids.sort();
+        after.fields.external_ids.sort();
         store_update(conn, &Row::of(&after))?;
         if after.external_ids != before.external_ids {
             links::set_external_ids(
@@ -310,17 +296,12 @@ impl crate::crud::Creatable for Organisation {
         let t = utc(now());
         let mut o = Organisation {
             id: new_id(),
-            name: i.name,
-            short_name: i.short_name,
-            kind: i.kind,
-            country: i.country,
-            website: i.website,
-            external_ids: i.external_ids,
+            fields: i,
             version: 1,
             created_at: t,
             updated_at: t,
         };
-        o.external_ids.sort();
+        o.fields.external_ids.sort();
         diesel::insert_into(organisations::table)
             .values(Row::of(&o))
             .execute(conn)?;

@@ -60,41 +60,18 @@ pub struct Partner {
     pub budget_share: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A project: its writable fields and the service's.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Project {
     pub id: String,
-    #[schema(example = "NORDHEALTH")]
-    pub acronym: Option<String>,
-    pub title: String,
-    pub description: Option<String>,
-    /// E.g. `Interreg Aurora`.
-    pub programme: Option<String>,
-    /// E.g. `2021-2027`.
-    pub programme_period: Option<String>,
-    pub call: Option<String>,
-    pub specific_objective: Option<String>,
-    pub status: ProjectStatus,
-    /// The region's own role.
-    pub region_role: PartnerRole,
-    pub partners: Vec<Partner>,
-    pub total_budget: Option<Money>,
-    pub eu_funding: Option<Money>,
-    /// Co-financing rate in percent, a decimal string, e.g. `65.00`.
-    #[schema(example = "65.00")]
-    pub cofinancing_rate: Option<String>,
-    pub planned_start: Option<NaiveDate>,
-    pub planned_end: Option<NaiveDate>,
-    pub actual_start: Option<NaiveDate>,
-    pub actual_end: Option<NaiveDate>,
-    /// NUTS codes of the regions the project covers, e.g. `SE321`.
-    pub nuts_codes: Vec<String>,
-    pub goal_ids: Vec<String>,
-    pub priority_area_ids: Vec<String>,
-    pub external_ids: Vec<ExternalId>,
+    #[serde(flatten)]
+    pub fields: ProjectInput,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+crate::record_fields!(Project, ProjectInput);
 
 impl Resource for Project {
     const KIND: crate::model::ResourceType = crate::model::ResourceType::Project;
@@ -110,56 +87,62 @@ impl Resource for Project {
 }
 
 /// The writable fields of a project.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
     /// At most 50 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[schema(example = "NORDHEALTH")]
     pub acronym: Option<String>,
     /// 1-500 characters.
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// E.g. `Interreg Aurora`.
+    #[serde(default)]
     pub programme: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// E.g. `2021-2027`.
+    #[serde(default)]
     pub programme_period: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub call: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub specific_objective: Option<String>,
     /// Default `pipeline`.
     #[serde(default = "pipeline")]
     pub status: ProjectStatus,
+    /// The region's own role.
     pub region_role: PartnerRole,
     /// At most 100, each organisation once.
     #[serde(default)]
     pub partners: Vec<Partner>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub total_budget: Option<Money>,
     /// At most the total budget when in the same currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub eu_funding: Option<Money>,
-    /// Percent, 0-100, at most two decimals, as a string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = r"^\d{1,3}(\.\d{1,2})?$")]
+    /// Co-financing rate in percent, 0-100, at most two decimals, as a string (the record
+    /// gives two, e.g. `65.00`).
+    #[serde(default)]
+    #[schema(pattern = r"^\d{1,3}(\.\d{1,2})?$", example = "65.00")]
     pub cofinancing_rate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub planned_start: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub planned_end: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub actual_start: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub actual_end: Option<NaiveDate>,
-    /// NUTS codes (two capital letters and up to three more letters or digits), at most 50.
+    /// NUTS codes of the regions the project covers (two capital letters and up to three
+    /// more letters or digits, e.g. `SE321`), at most 50.
     #[serde(default)]
     pub nuts_codes: Vec<String>,
     #[serde(default)]
     pub goal_ids: Vec<String>,
     #[serde(default)]
     pub priority_area_ids: Vec<String>,
-    /// At most one per scheme; a scheme/value pair names one project.
+    /// Ids in other systems, at most one per scheme; a pair names one project.
     #[serde(default)]
     pub external_ids: Vec<ExternalId>,
 }
@@ -289,28 +272,33 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
     rows.into_iter()
         .map(|r| {
             Ok(Project {
-                status: ProjectStatus::from_db(&r.status)?,
-                region_role: PartnerRole::from_db(&r.region_role)?,
-                partners: partners.remove(&r.id).unwrap_or_default(),
-                total_budget: Money::from_columns(r.total_budget_minor, r.total_budget_currency),
-                eu_funding: Money::from_columns(r.eu_funding_minor, r.eu_funding_currency),
-                cofinancing_rate: r.cofinancing_rate_bp.map(rate_text),
-                nuts_codes: links.take(NUTS, &r.id),
-                goal_ids: links.take(GOAL, &r.id),
-                priority_area_ids: links.take(PRIORITY_AREA, &r.id),
-                external_ids: ext.remove(&r.id).unwrap_or_default(),
+                fields: ProjectInput {
+                    status: ProjectStatus::from_db(&r.status)?,
+                    region_role: PartnerRole::from_db(&r.region_role)?,
+                    partners: partners.remove(&r.id).unwrap_or_default(),
+                    total_budget: Money::from_columns(
+                        r.total_budget_minor,
+                        r.total_budget_currency,
+                    ),
+                    eu_funding: Money::from_columns(r.eu_funding_minor, r.eu_funding_currency),
+                    cofinancing_rate: r.cofinancing_rate_bp.map(rate_text),
+                    nuts_codes: links.take(NUTS, &r.id),
+                    goal_ids: links.take(GOAL, &r.id),
+                    priority_area_ids: links.take(PRIORITY_AREA, &r.id),
+                    external_ids: ext.remove(&r.id).unwrap_or_default(),
+                    acronym: r.acronym,
+                    title: r.title,
+                    description: r.description,
+                    programme: r.programme,
+                    programme_period: r.programme_period,
+                    call: r.call,
+                    specific_objective: r.specific_objective,
+                    planned_start: r.planned_start,
+                    planned_end: r.planned_end,
+                    actual_start: r.actual_start,
+                    actual_end: r.actual_end,
+                },
                 id: r.id,
-                acronym: r.acronym,
-                title: r.title,
-                description: r.description,
-                programme: r.programme,
-                programme_period: r.programme_period,
-                call: r.call,
-                specific_objective: r.specific_objective,
-                planned_start: r.planned_start,
-                planned_end: r.planned_end,
-                actual_start: r.actual_start,
-                actual_end: r.actual_end,
                 version: r.version,
                 created_at: utc(r.created_at),
                 updated_at: utc(r.updated_at),
@@ -447,44 +435,21 @@ fn write_children(conn: &mut DbConnection, p: &Project, before: Option<&Project>
     Ok(())
 }
 
-fn with_input(base: Project, i: ProjectInput) -> Project {
-    let mut external_ids = i.external_ids;
-    external_ids.sort();
-    Project {
-        acronym: i.acronym,
-        title: i.title,
-        description: i.description,
-        programme: i.programme,
-        programme_period: i.programme_period,
-        call: i.call,
-        specific_objective: i.specific_objective,
-        status: i.status,
-        region_role: i.region_role,
-        partners: i
-            .partners
-            .into_iter()
-            .map(|p| Partner {
-                budget_share: p.budget_share.map(Money::normalised),
-                ..p
-            })
-            .collect(),
-        total_budget: i.total_budget.map(Money::normalised),
-        eu_funding: i.eu_funding.map(Money::normalised),
-        cofinancing_rate: i
-            .cofinancing_rate
-            .as_deref()
-            .and_then(rate_bp)
-            .map(rate_text),
-        planned_start: i.planned_start,
-        planned_end: i.planned_end,
-        actual_start: i.actual_start,
-        actual_end: i.actual_end,
-        nuts_codes: i.nuts_codes,
-        goal_ids: i.goal_ids,
-        priority_area_ids: i.priority_area_ids,
-        external_ids,
-        ..base
+/// The input as the record keeps it: money and rates in their normal form, external ids
+/// sorted.
+fn normalised(mut i: ProjectInput) -> ProjectInput {
+    i.external_ids.sort();
+    for p in &mut i.partners {
+        p.budget_share = p.budget_share.take().map(Money::normalised);
     }
+    i.total_budget = i.total_budget.map(Money::normalised);
+    i.eu_funding = i.eu_funding.map(Money::normalised);
+    i.cofinancing_rate = i
+        .cofinancing_rate
+        .as_deref()
+        .and_then(rate_bp)
+        .map(rate_text);
+    i
 }
 
 impl crate::crud::Listed for Project {
@@ -515,29 +480,7 @@ impl Entity for Project {
     }
 
     fn input(&self) -> ProjectInput {
-        ProjectInput {
-            acronym: self.acronym.clone(),
-            title: self.title.clone(),
-            description: self.description.clone(),
-            programme: self.programme.clone(),
-            programme_period: self.programme_period.clone(),
-            call: self.call.clone(),
-            specific_objective: self.specific_objective.clone(),
-            status: self.status,
-            region_role: self.region_role,
-            partners: self.partners.clone(),
-            total_budget: self.total_budget.clone(),
-            eu_funding: self.eu_funding.clone(),
-            cofinancing_rate: self.cofinancing_rate.clone(),
-            planned_start: self.planned_start,
-            planned_end: self.planned_end,
-            actual_start: self.actual_start,
-            actual_end: self.actual_end,
-            nuts_codes: self.nuts_codes.clone(),
-            goal_ids: self.goal_ids.clone(),
-            priority_area_ids: self.priority_area_ids.clone(),
-            external_ids: self.external_ids.clone(),
-        }
+        self.fields.clone()
     }
 
     fn check(i: &ProjectInput) -> ApiResult<()> {
@@ -614,9 +557,12 @@ impl Entity for Project {
         i: ProjectInput,
     ) -> ApiResult<Self> {
         check_refs(conn, &i, Some(before))?;
-        let mut after = with_input(before.clone(), i);
-        after.version = before.version + 1;
-        after.updated_at = utc(now());
+        let after = Project {
+            fields: normalised(i),
+            version: before.version + 1,
+            updated_at: utc(now()),
+            ..before.clone()
+        };
         store_update(conn, &Row::of(&after))?;
         write_children(conn, &after, Some(before))?;
         changes::record(
@@ -649,34 +595,13 @@ impl crate::crud::Creatable for Project {
     fn create(conn: &mut DbConnection, actor: &Actor, i: ProjectInput) -> ApiResult<Self> {
         check_refs(conn, &i, None)?;
         let t = utc(now());
-        let base = Project {
+        let p = Project {
             id: new_id(),
-            acronym: None,
-            title: String::new(),
-            description: None,
-            programme: None,
-            programme_period: None,
-            call: None,
-            specific_objective: None,
-            status: ProjectStatus::Pipeline,
-            region_role: i.region_role,
-            partners: vec![],
-            total_budget: None,
-            eu_funding: None,
-            cofinancing_rate: None,
-            planned_start: None,
-            planned_end: None,
-            actual_start: None,
-            actual_end: None,
-            nuts_codes: vec![],
-            goal_ids: vec![],
-            priority_area_ids: vec![],
-            external_ids: vec![],
+            fields: normalised(i),
             version: 1,
             created_at: t,
             updated_at: t,
         };
-        let p = with_input(base, i);
         diesel::insert_into(projects::table)
             .values(Row::of(&p))
             .execute(conn)?;

@@ -365,9 +365,9 @@ fn build(conn: &mut DbConnection, document_id: &str) -> ApiResult<GoalFulfilment
         });
     }
     Ok(GoalFulfilmentReport {
-        document_id: doc.id,
         document_kind: doc.kind,
-        document_title: doc.title,
+        document_title: doc.fields.title,
+        document_id: doc.id,
         document_status: doc.status,
         generated_at: crate::model::utc(crate::model::now()),
         goals: lines,
