@@ -305,6 +305,8 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                         kind,
                         country: Some(country.into()),
                         website: None,
+                        notes: None,
+                        source_updated_at: None,
                         external_ids: vec![ExternalId {
                             scheme: "demo".into(),
                             value: format!("org-{seed}-{i}"),
@@ -396,6 +398,9 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     ),
                     call: Some(format!("Utlysning {}", rng.random_range(1..=6))),
                     specific_objective: None,
+                    responsible_unit: None,
+                    notes: None,
+                    source_updated_at: None,
                     status: *pick(
                         &mut rng,
                         &[

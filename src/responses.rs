@@ -173,7 +173,7 @@ pub mod errors {
     problem_set!(
         /// A create-or-replace by external id.
         UpsertErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
-        "412" => PreconditionFailed, "413" => PayloadTooLarge, "415" => UnsupportedMediaType,
+        "409" => Conflict, "412" => PreconditionFailed, "413" => PayloadTooLarge, "415" => UnsupportedMediaType,
         "422" => ValidationFailed, "503" => Unavailable
     );
 }

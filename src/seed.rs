@@ -155,6 +155,8 @@ fn insert_organisations(conn: &mut DbConnection) -> Result<(), ApiError> {
                 kind,
                 country: country.map(Into::into),
                 website: None,
+                notes: None,
+                source_updated_at: None,
                 external_ids: vec![],
             },
         )?;

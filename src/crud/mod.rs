@@ -31,6 +31,9 @@ pub trait Entity: Resource + Clone + Send + 'static {
     const COLLECTION: &'static str;
     /// Fields a patch may not name.
     const READ_ONLY: &'static [&'static str];
+    /// For records integrators sync by external id: the fields the region owns (an upsert
+    /// keeps them); every other field of the input is the source's. `None`: not synced.
+    const REGION_OWNED: Option<&'static [&'static str]> = None;
 
     /// The live record, or 404.
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self>;
@@ -154,10 +157,49 @@ pub async fn patch<E: Entity>(
         before.ensure_writable(conn)?;
         let input = apply_patch::<E>(&before, &patch)?;
         if_match.check(before.version())?;
-        E::update(conn, &actor, &before, input)
+        let overwritten = sync_overwrites::<E>(&before, &input)?;
+        Ok((E::update(conn, &actor, &before, input)?, overwritten))
     })
     .await?;
-    written(&state, &e, false)
+    let (e, overwritten) = e;
+    let mut response = written(&state, &e, false)?;
+    if !overwritten.is_empty() {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(SYNC_OVERWRITES),
+            actix_web::http::header::HeaderValue::from_str(&overwritten.join(", "))
+                .map_err(ApiError::internal)?,
+        );
+    }
+    Ok(response)
+}
+
+/// The response header naming the source-owned fields a PATCH changed on a synced record:
+/// the next sync from the source overwrites them.
+pub const SYNC_OVERWRITES: &str = "sync-overwrites";
+
+/// The source-owned fields that `input` changes on `before`, when `before` is a synced record
+/// (its source said when it last changed it, `source_updated_at`).
+fn sync_overwrites<E: Entity>(before: &E, input: &E::Input) -> ApiResult<Vec<String>> {
+    let Some(region) = E::REGION_OWNED else {
+        return Ok(vec![]);
+    };
+    let old = serde_json::to_value(before.input()).map_err(ApiError::internal)?;
+    if old.get("source_updated_at").is_none_or(|t| t.is_null()) {
+        return Ok(vec![]);
+    }
+    let new = serde_json::to_value(input).map_err(ApiError::internal)?;
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return Ok(vec![]);
+    };
+    Ok(new
+        .iter()
+        .filter(|(k, v)| {
+            !region.contains(&k.as_str())
+                && !["external_ids", "source_updated_at"].contains(&k.as_str())
+                && old.get(*k) != Some(v)
+        })
+        .map(|(k, _)| k.clone())
+        .collect())
 }
 
 /// The record's writable view with a merge patch applied, parsed and checked.

@@ -20,9 +20,10 @@ pub trait ExternallyKeyed: Creatable {
     fn external_ids_mut(input: &mut Self::Input) -> &mut Vec<crate::links::ExternalId>;
 }
 
-/// Create or replace by external id: the body is the whole record; the path's id is added to
-/// its `external_ids` when missing. `If-None-Match: *` means create only; `If-Match` guards a
-/// replace. 201 when created, 200 when replaced.
+/// Create or replace by external id: the body is the source's whole record; the path's id is
+/// added to its `external_ids` when missing. A replace writes the source-owned fields only and
+/// keeps the region's (`from_source`). `If-None-Match: *` means create only; `If-Match` guards
+/// a replace. 201 when created, 200 when replaced.
 pub async fn upsert<E: ExternallyKeyed>(
     req: HttpRequest,
     caller: Caller,
@@ -130,6 +131,10 @@ pub fn upsert_item<E: ExternallyKeyed>(
             }
             let before = E::load(conn, &id)?;
             pre.if_match.check(before.version())?;
+            let (input, same) = from_source(&before, input, scheme)?;
+            if same {
+                return Ok(Outcome::Unchanged(before));
+            }
             let after = E::update(conn, actor, &before, input)?;
             // Compare what the record says, not its bookkeeping.
             let content = |e: &E| {
@@ -156,6 +161,50 @@ pub fn upsert_item<E: ExternallyKeyed>(
             Ok(Outcome::Created(E::create(conn, actor, input)?))
         }
     }
+}
+
+/// What an upsert of `incoming` writes over `before`: the source's fields from `incoming`,
+/// the region's as stored (`Entity::REGION_OWNED`), and of the external ids the stored ones of
+/// other schemes beside the source's (`scheme`). With it, whether that is what is stored
+/// already. 409 when `incoming` is older than what is stored (`source_updated_at`).
+fn from_source<E: ExternallyKeyed>(
+    before: &E,
+    incoming: E::Input,
+    scheme: &str,
+) -> ApiResult<(E::Input, bool)> {
+    let mut stored = before.input();
+    let mut v = serde_json::to_value(incoming).map_err(ApiError::internal)?;
+    let old = serde_json::to_value(&stored).map_err(ApiError::internal)?;
+    let time = |v: &serde_json::Value| {
+        v.get("source_updated_at")
+            .and_then(|t| t.as_str())
+            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+            .map(crate::model::stored_time)
+    };
+    if let (Some(new), Some(old)) = (time(&v), time(&old)) {
+        if new < old {
+            return Err(ApiError::Conflict(format!(
+                "source_updated_at {} is older than the stored {}: this is not the source's \
+                 latest version of the record, and nothing was written",
+                new.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                old.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )));
+        }
+    }
+    for f in E::REGION_OWNED.unwrap_or_default() {
+        v[*f] = old[*f].clone();
+    }
+    let mut input: E::Input = serde_json::from_value(v).map_err(ApiError::internal)?;
+    let kept: Vec<_> = E::external_ids_mut(&mut stored)
+        .drain(..)
+        .filter(|e| e.scheme != scheme)
+        .collect();
+    let ids = E::external_ids_mut(&mut input);
+    ids.retain(|e| e.scheme == scheme);
+    ids.extend(kept);
+    ids.sort();
+    let same = serde_json::to_value(&input).map_err(ApiError::internal)? == old;
+    Ok((input, same))
 }
 
 /// `external_id_scheme` and `external_id_value` filter together or not at all.

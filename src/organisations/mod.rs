@@ -61,28 +61,43 @@ impl Resource for Organisation {
     }
 }
 
-/// The writable fields of an organisation.
+/// The writable fields of an organisation. Each is owned either by the source (the
+/// integrator's system: an upsert by external id writes it) or by the region (an upsert keeps
+/// it as it is); officers may change both, but the next sync overwrites what the source owns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationInput {
-    /// 1-300 characters.
+    /// Source-owned. 1-300 characters.
     #[schema(example = "North Sweden European Office")]
     pub name: String,
-    /// At most 50 characters.
+    /// Source-owned. At most 50 characters.
     #[serde(default)]
     pub short_name: Option<String>,
+    /// Source-owned.
     pub kind: OrganisationKind,
-    /// ISO 3166-1 alpha-2, e.g. `SE`.
+    /// Source-owned. ISO 3166-1 alpha-2, e.g. `SE`.
     #[serde(default)]
     #[schema(pattern = "^[A-Z]{2}$", example = "BE")]
     pub country: Option<String>,
-    /// An http(s) URL.
+    /// Source-owned. An http(s) URL.
     #[serde(default)]
     pub website: Option<String>,
-    /// Ids in other systems, at most one per scheme; a pair names one organisation.
+    /// Region-owned: the region's notes. At most 20 000 characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Source-owned: when the source last changed the record. An upsert older than the stored
+    /// one is refused (409); a record that has one is synced, and a PATCH of a source-owned
+    /// field says so (`Sync-Overwrites`).
+    #[serde(default)]
+    pub source_updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Ids in other systems, at most one per scheme; a pair names one organisation. The id an
+    /// upsert is keyed by is the source's; the others are the region's (an upsert keeps them).
     #[serde(default)]
     pub external_ids: Vec<ExternalId>,
 }
+
+/// The fields of an organisation that the region owns (an upsert by external id keeps them).
+pub const REGION_OWNED: &[&str] = &["notes"];
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = organisations, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -93,6 +108,8 @@ pub struct Row {
     kind: String,
     country: Option<String>,
     website: Option<String>,
+    notes: Option<String>,
+    source_updated_at: Option<chrono::NaiveDateTime>,
     version: i64,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
@@ -110,6 +127,8 @@ impl Row {
             kind: o.kind.as_str().into(),
             country: o.country.clone(),
             website: o.website.clone(),
+            notes: o.notes.clone(),
+            source_updated_at: o.source_updated_at.map(|t| t.naive_utc()),
             version: o.version,
             created_at: o.created_at.naive_utc(),
             updated_at: o.updated_at.naive_utc(),
@@ -132,6 +151,8 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Organisati
                     short_name: r.short_name,
                     country: r.country,
                     website: r.website,
+                    notes: r.notes,
+                    source_updated_at: r.source_updated_at.map(utc),
                 },
                 id: r.id,
                 version: r.version,
@@ -193,6 +214,7 @@ impl Entity for Organisation {
     type Input = OrganisationInput;
     const COLLECTION: &'static str = "/v1/organisations";
     const READ_ONLY: &'static [&'static str] = &[];
+    const REGION_OWNED: Option<&'static [&'static str]> = Some(REGION_OWNED);
 
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
         let rows = organisations::table
@@ -215,6 +237,7 @@ impl Entity for Organisation {
         c.text("short_name", i.short_name.as_deref(), false, 50);
         c.country("country", i.country.as_deref());
         c.url("website", i.website.as_deref());
+        c.text("notes", i.notes.as_deref(), false, 20_000);
         c.external_ids("external_ids", &i.external_ids);
         c.finish()
     }
@@ -232,6 +255,7 @@ impl Entity for Organisation {
             ..before.clone()
         };
         after.fields.external_ids.sort();
+        after.fields.source_updated_at = after.source_updated_at.map(crate::model::stored_time);
         store_update(conn, &Row::of(&after))?;
         if after.external_ids != before.external_ids {
             links::set_external_ids(
@@ -302,6 +326,7 @@ impl crate::crud::Creatable for Organisation {
             updated_at: t,
         };
         o.fields.external_ids.sort();
+        o.fields.source_updated_at = o.source_updated_at.map(crate::model::stored_time);
         diesel::insert_into(organisations::table)
             .values(Row::of(&o))
             .execute(conn)?;

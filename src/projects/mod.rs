@@ -86,66 +86,101 @@ impl Resource for Project {
     }
 }
 
-/// The writable fields of a project.
+/// The writable fields of a project. Each is owned either by the source (the integrator's
+/// system: an upsert by external id writes it) or by the region (an upsert keeps it as it is);
+/// officers may change both, but the next sync overwrites what the source owns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
-    /// At most 50 characters.
+    /// Source-owned. At most 50 characters.
     #[serde(default)]
     #[schema(example = "NORDHEALTH")]
     pub acronym: Option<String>,
-    /// 1-500 characters.
+    /// Source-owned. 1-500 characters.
     pub title: String,
+    /// Region-owned: the region's own description of the project. At most 20 000 characters.
     #[serde(default)]
     pub description: Option<String>,
-    /// E.g. `Interreg Aurora`.
+    /// Source-owned. E.g. `Interreg Aurora`.
     #[serde(default)]
     pub programme: Option<String>,
-    /// E.g. `2021-2027`.
+    /// Source-owned. E.g. `2021-2027`.
     #[serde(default)]
     pub programme_period: Option<String>,
+    /// Source-owned.
     #[serde(default)]
     pub call: Option<String>,
+    /// Source-owned.
     #[serde(default)]
     pub specific_objective: Option<String>,
-    /// Default `pipeline`.
+    /// Source-owned. Default `pipeline`.
     #[serde(default = "pipeline")]
     pub status: ProjectStatus,
-    /// The region's own role.
+    /// Source-owned. The region's own role.
     pub region_role: PartnerRole,
-    /// At most 100, each organisation once.
+    /// Source-owned. At most 100, each organisation once.
     #[serde(default)]
     pub partners: Vec<Partner>,
+    /// Source-owned.
     #[serde(default)]
     pub total_budget: Option<Money>,
-    /// At most the total budget when in the same currency.
+    /// Source-owned. At most the total budget when in the same currency.
     #[serde(default)]
     pub eu_funding: Option<Money>,
-    /// Co-financing rate in percent, 0-100, at most two decimals, as a string (the record
-    /// gives two, e.g. `65.00`).
+    /// Source-owned. Co-financing rate in percent, 0-100, at most two decimals, as a string
+    /// (the record gives two, e.g. `65.00`).
     #[serde(default)]
     #[schema(pattern = r"^\d{1,3}(\.\d{1,2})?$", example = "65.00")]
     pub cofinancing_rate: Option<String>,
+    /// Source-owned.
     #[serde(default)]
     pub planned_start: Option<NaiveDate>,
+    /// Source-owned.
     #[serde(default)]
     pub planned_end: Option<NaiveDate>,
+    /// Source-owned.
     #[serde(default)]
     pub actual_start: Option<NaiveDate>,
+    /// Source-owned.
     #[serde(default)]
     pub actual_end: Option<NaiveDate>,
-    /// NUTS codes of the regions the project covers (two capital letters and up to three
-    /// more letters or digits, e.g. `SE321`), at most 50.
+    /// Source-owned. NUTS codes of the regions the project covers (two capital letters and up
+    /// to three more letters or digits, e.g. `SE321`), at most 50.
     #[serde(default)]
     pub nuts_codes: Vec<String>,
+    /// Region-owned: goals the project serves.
     #[serde(default)]
     pub goal_ids: Vec<String>,
+    /// Region-owned: priority areas it falls under.
     #[serde(default)]
     pub priority_area_ids: Vec<String>,
-    /// Ids in other systems, at most one per scheme; a pair names one project.
+    /// Region-owned: the unit responsible in the region. At most 200 characters.
+    #[serde(default)]
+    pub responsible_unit: Option<String>,
+    /// Region-owned: the region's notes, its own status notes included. At most 20 000
+    /// characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Source-owned: when the source last changed the record. An upsert older than the stored
+    /// one is refused (409), so a replayed or out-of-order batch never rolls a project back;
+    /// a record that has one is synced, and a PATCH of a source-owned field says so
+    /// (`Sync-Overwrites`).
+    #[serde(default)]
+    pub source_updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Ids in other systems, at most one per scheme; a pair names one project. The id an
+    /// upsert is keyed by is the source's; the others are the region's (an upsert keeps them).
     #[serde(default)]
     pub external_ids: Vec<ExternalId>,
 }
+
+/// The fields of a project that the region owns (an upsert by external id keeps them).
+pub const REGION_OWNED: &[&str] = &[
+    "description",
+    "goal_ids",
+    "priority_area_ids",
+    "responsible_unit",
+    "notes",
+];
 
 fn pipeline() -> ProjectStatus {
     ProjectStatus::Pipeline
@@ -198,6 +233,9 @@ pub struct Row {
     planned_end: Option<NaiveDate>,
     actual_start: Option<NaiveDate>,
     actual_end: Option<NaiveDate>,
+    responsible_unit: Option<String>,
+    notes: Option<String>,
+    source_updated_at: Option<chrono::NaiveDateTime>,
     version: i64,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
@@ -230,6 +268,9 @@ impl Row {
             planned_end: p.planned_end,
             actual_start: p.actual_start,
             actual_end: p.actual_end,
+            responsible_unit: p.responsible_unit.clone(),
+            notes: p.notes.clone(),
+            source_updated_at: p.source_updated_at.map(|t| t.naive_utc()),
             version: p.version,
             created_at: p.created_at.naive_utc(),
             updated_at: p.updated_at.naive_utc(),
@@ -297,6 +338,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
                     planned_end: r.planned_end,
                     actual_start: r.actual_start,
                     actual_end: r.actual_end,
+                    responsible_unit: r.responsible_unit,
+                    notes: r.notes,
+                    source_updated_at: r.source_updated_at.map(utc),
                 },
                 id: r.id,
                 version: r.version,
@@ -467,6 +511,7 @@ impl Entity for Project {
     type Input = ProjectInput;
     const COLLECTION: &'static str = "/v1/projects";
     const READ_ONLY: &'static [&'static str] = &[];
+    const REGION_OWNED: Option<&'static [&'static str]> = Some(REGION_OWNED);
 
     fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
         let rows = projects::table
@@ -488,6 +533,13 @@ impl Entity for Project {
         c.text("acronym", i.acronym.as_deref(), false, 50);
         c.text("title", Some(&i.title), true, 500);
         c.text("description", i.description.as_deref(), false, 20_000);
+        c.text(
+            "responsible_unit",
+            i.responsible_unit.as_deref(),
+            false,
+            200,
+        );
+        c.text("notes", i.notes.as_deref(), false, 20_000);
         c.text("programme", i.programme.as_deref(), false, 200);
         c.text("programme_period", i.programme_period.as_deref(), false, 50);
         c.text("call", i.call.as_deref(), false, 200);

@@ -164,7 +164,8 @@ pub async fn create_project(
         description = "Any subset of the writable fields; null removes an optional field"),
     responses(
         (status = 200, description = "The changed project", body = Project,
-            headers(("ETag" = String, description = "Strong ETag of the new version"))),
+            headers(("ETag" = String, description = "Strong ETag of the new version"),
+                    ("Sync-Overwrites" = Option<String>, description = "On a synced project (one with `source_updated_at`): the source-owned fields this change set, comma-separated. The next sync from the source overwrites them; to keep a value, change it at the source"))),
         PatchErrors,
     )
 )]
@@ -209,6 +210,11 @@ pub async fn delete_project(
 }
 
 /// Create or replace a project by its external id (for integrators).
+///
+/// The body is the source's record. A replace writes the source-owned fields and keeps the
+/// region-owned ones (each field's description says which), and of the external ids keeps those
+/// of other schemes. Identical source fields write nothing. A body whose `source_updated_at` is
+/// older than the stored one is refused (409) and changes nothing.
 #[utoipa::path(
     tag = "projects",
     security(("bearer" = [])),
@@ -217,7 +223,7 @@ pub async fn delete_project(
            ("If-Match" = Option<String>, Header, description = "Replace only if the project still has this ETag"),
            ("If-None-Match" = Option<String>, Header, description = "`*`: create only, never replace")),
     request_body(content = ProjectInput, content_type = "application/json",
-        description = "The whole project; the path's external id is added when missing"),
+        description = "The source's whole project; the path's external id is added when missing. Region-owned fields are written only when the project is created"),
     responses(
         (status = 200, description = "Replaced", body = Project,
             headers(("ETag" = String, description = "Strong ETag of the new version"))),
@@ -240,8 +246,10 @@ pub async fn upsert_project(
 }
 
 /// Create or replace up to 1000 projects by external id, each on its own (207, a result per
-/// item). Items identical to what is stored are `unchanged` and write nothing; with
-/// `?dry_run=true` nothing is written at all.
+/// item), as `PUT .../by-external-id` does: the source-owned fields are written, the
+/// region-owned kept. Items whose source fields equal what is stored are `unchanged` and write
+/// nothing; an item older than the stored one (`source_updated_at`) fails with a 409 problem
+/// and writes nothing; with `?dry_run=true` nothing is written at all.
 #[utoipa::path(
     tag = "projects",
     security(("bearer" = [])),

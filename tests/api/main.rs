@@ -28,6 +28,7 @@ mod projects;
 mod replicas;
 mod reports;
 mod shipped;
+mod sync;
 mod traceability;
 mod write_path;
 
@@ -45,6 +46,9 @@ fn main() {
     let both: Vec<(&str, TestFn)> = tests![
         access::matrix_for_documents_and_goals,
         access::matrix_for_the_running_work,
+        sync::nightly_resend_keeps_the_regions_work,
+        sync::an_older_source_record_changes_nothing,
+        sync::an_officers_edit_of_a_source_field_is_flagged,
         auth::missing_and_malformed_tokens_get_401,
         auth::bad_tokens_get_401,
         auth::a_token_seen_before_still_expires,

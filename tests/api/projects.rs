@@ -328,10 +328,12 @@ pub async fn integrator_upsert(app: TestApp) {
     r.expect(200);
     assert_eq!(r.body["id"], p["id"]);
     assert_eq!(r.body["region_role"], "lead_partner");
-    // The whole record is replaced: the jems id not resent is gone.
+    // The source's fields are replaced; the jems id, another scheme's, is the region's and
+    // stays although not resent.
+    assert_eq!(r.body["programme"], Value::Null);
     assert_eq!(
         r.body["external_ids"],
-        json!([{"scheme": "kohesio", "value": "SE-2023-777"}])
+        json!([{"scheme": "jems", "value": "AUR-7"}, {"scheme": "kohesio", "value": "SE-2023-777"}])
     );
     let before = app.snapshot();
     app.send(
