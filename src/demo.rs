@@ -366,6 +366,7 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     let org = pick(&mut rng, &orgs).clone();
                     if !partners.iter().any(|p: &Partner| p.organisation_id == org) {
                         partners.push(Partner {
+                            organisation_external_id: None,
                             organisation_id: org,
                             role: *pick(
                                 &mut rng,

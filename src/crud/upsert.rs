@@ -18,6 +18,11 @@ use crate::{
 /// A resource integrators write by an id of theirs (`PUT .../by-external-id/{scheme}/{value}`).
 pub trait ExternallyKeyed: Creatable {
     fn external_ids_mut(input: &mut Self::Input) -> &mut Vec<crate::links::ExternalId>;
+    /// Replaces what the input names by external id with internal ids (a project's partners),
+    /// so that an unchanged record compares equal; 422 naming each unknown one.
+    fn resolve(_conn: &mut DbConnection, _input: &mut Self::Input) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 /// Create or replace by external id: the body is the source's whole record; the path's id is
@@ -110,7 +115,7 @@ pub fn upsert_item<E: ExternallyKeyed>(
     actor: &Actor,
     scheme: &str,
     value: &str,
-    input: E::Input,
+    mut input: E::Input,
     pre: &Preconditions,
 ) -> ApiResult<Outcome<E>> {
     // On PostgreSQL, upserts of one external id take turns (a lock held to the end of the
@@ -122,6 +127,7 @@ pub fn upsert_item<E: ExternallyKeyed>(
                 .bind::<diesel::sql_types::Text, _>(format!("{}\n{scheme}\n{value}", E::TYPE));
         diesel::RunQueryDsl::execute(lock, pg)?;
     }
+    E::resolve(conn, &mut input)?;
     match crate::links::find_by_external_id(conn, E::TYPE, scheme, value)? {
         Some(id) => {
             if pre.create_only {

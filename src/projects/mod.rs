@@ -53,7 +53,15 @@ const NUTS: &str = "nuts";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Partner {
+    /// The partner organisation's id (always in a record). A write may name the organisation
+    /// by `organisation_external_id` instead.
+    #[serde(default)]
     pub organisation_id: String,
+    /// Only in a write, instead of `organisation_id`: the organisation holding this external
+    /// id (e.g. the one an integrator upserted under `{"scheme": "pic", "value": "949631781"}`).
+    /// An unknown one is a 422 naming it; the record keeps the organisation's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_external_id: Option<ExternalId>,
     pub role: PartnerRole,
     /// The partner's share of the budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,6 +313,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
         for (pid, org, role, minor, currency) in rows {
             partners.entry(pid).or_default().push(Partner {
                 organisation_id: org,
+                organisation_external_id: None,
                 role: PartnerRole::from_db(&role)?,
                 budget_share: Money::from_columns(minor, currency),
             });
@@ -406,6 +415,41 @@ crate::page_query!(Filter, projects, Row, |q, f| {
         )));
     }
 });
+
+/// Partners named by an external id, given their organisation's id: 422 naming each unknown
+/// one, and each organisation named twice (once by id, once by external id, say).
+fn resolve_partners(conn: &mut DbConnection, i: &mut ProjectInput) -> ApiResult<()> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (n, p) in i.partners.iter_mut().enumerate() {
+        let Some(e) = p.organisation_external_id.take() else {
+            continue;
+        };
+        match links::find_by_external_id(conn, organisations::Organisation::TYPE, &e.scheme, &e.value)? {
+            Some(id) => p.organisation_id = id,
+            None => errors.push(FieldError::new(
+                format!("partners[{n}].organisation_external_id"),
+                format!(
+                    "no organisation has {}:{}; upsert it first (PUT /v1/organisations/by-external-id/{}/{})",
+                    e.scheme, e.value, e.scheme, e.value
+                ),
+            )),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (n, p) in i.partners.iter().enumerate() {
+        if !p.organisation_id.is_empty() && !seen.insert(&p.organisation_id) {
+            errors.push(FieldError::new(
+                format!("partners[{n}]"),
+                format!("names organisation {} a second time", p.organisation_id),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
 
 /// The references `i` sets that `before` (the record before an update) did not hold.
 fn check_refs(
@@ -572,15 +616,33 @@ impl Entity for Project {
             c.add("partners", "at most 100 partners");
         }
         let mut orgs = std::collections::HashSet::new();
+        let mut external = std::collections::BTreeSet::new();
         for (n, p) in i.partners.iter().enumerate() {
-            c.text(
-                &format!("partners[{n}].organisation_id"),
-                Some(&p.organisation_id),
-                true,
-                64,
-            );
-            if !orgs.insert(&p.organisation_id) {
-                c.add(format!("partners[{n}].organisation_id"), "is listed twice");
+            let field = format!("partners[{n}].organisation_id");
+            match &p.organisation_external_id {
+                None => {
+                    c.text(&field, Some(&p.organisation_id), true, 64);
+                    if !orgs.insert(&p.organisation_id) {
+                        c.add(field, "is listed twice");
+                    }
+                }
+                Some(_) if !p.organisation_id.is_empty() => c.add(
+                    field,
+                    "give organisation_id or organisation_external_id, not both",
+                ),
+                Some(e) => {
+                    let field = format!("partners[{n}].organisation_external_id");
+                    if !crate::links::is_scheme(&e.scheme) {
+                        c.add(
+                            format!("{field}.scheme"),
+                            "must be 1-32 lowercase letters, digits, - or _",
+                        );
+                    }
+                    c.external_id_value(&format!("{field}.value"), &e.value);
+                    if !external.insert(e) {
+                        c.add(field, "is listed twice");
+                    }
+                }
             }
             c.money(
                 &format!("partners[{n}].budget_share"),
@@ -606,8 +668,9 @@ impl Entity for Project {
         conn: &mut DbConnection,
         actor: &Actor,
         before: &Self,
-        i: ProjectInput,
+        mut i: ProjectInput,
     ) -> ApiResult<Self> {
+        resolve_partners(conn, &mut i)?;
         check_refs(conn, &i, Some(before))?;
         let after = Project {
             fields: normalised(i),
@@ -641,10 +704,14 @@ impl ExternallyKeyed for Project {
     fn external_ids_mut(input: &mut ProjectInput) -> &mut Vec<ExternalId> {
         &mut input.external_ids
     }
+    fn resolve(conn: &mut DbConnection, input: &mut ProjectInput) -> ApiResult<()> {
+        resolve_partners(conn, input)
+    }
 }
 
 impl crate::crud::Creatable for Project {
-    fn create(conn: &mut DbConnection, actor: &Actor, i: ProjectInput) -> ApiResult<Self> {
+    fn create(conn: &mut DbConnection, actor: &Actor, mut i: ProjectInput) -> ApiResult<Self> {
+        resolve_partners(conn, &mut i)?;
         check_refs(conn, &i, None)?;
         let t = utc(now());
         let p = Project {

@@ -271,3 +271,106 @@ pub async fn an_officers_edit_of_a_source_field_is_flagged(app: TestApp) {
     assert_eq!(r.body["title"], "Grön vätgas");
     assert_eq!(r.body["notes"], "Ny utlysning");
 }
+
+pub async fn partners_by_external_id(app: TestApp) {
+    let org = put(
+        &app,
+        "/v1/organisations/by-external-id/pic/949631781",
+        &json!({"name": "Mittuniversitetet", "kind": "university", "country": "SE"}),
+    )
+    .await;
+    org.expect(201);
+    let org_id = id(&org.body);
+    let project = |value: &str, partners: Value| {
+        json!({"external_id": {"scheme": "kohesio", "value": value},
+               "record": {"title": format!("Projekt {value}"), "region_role": "partner", "partners": partners}})
+    };
+    let by_pic = json!([{"organisation_external_id": {"scheme": "pic", "value": "949631781"}, "role": "lead_partner"}]);
+    let r = bulk(
+        &app,
+        "/v1/projects/bulk-upsert",
+        json!([
+            project("P-1", by_pic.clone()),
+            project("P-2", json!([{"organisation_external_id": {"scheme": "pic", "value": "000000000"}, "role": "partner"}])),
+            project("P-3", json!([{"organisation_id": org_id, "organisation_external_id": {"scheme": "pic", "value": "949631781"}, "role": "partner"}])),
+            project("P-4", json!([{"organisation_id": org_id, "role": "partner"},
+                                  {"organisation_external_id": {"scheme": "pic", "value": "949631781"}, "role": "partner"}])),
+        ]),
+    )
+    .await;
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["result"], "created", "{}", r.text);
+    for (n, field) in [
+        (1, "partners[0].organisation_external_id"),
+        (2, "partners[0].organisation_id"),
+        (3, "partners[1]"),
+    ] {
+        assert_eq!(results[n]["result"], "failed", "{}", r.text);
+        assert_eq!(results[n]["problem"]["status"], 422);
+        let fields: Vec<&str> = results[n]["problem"]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            vec![format!("items[{n}].record.{field}")],
+            "{}",
+            r.text
+        );
+    }
+    assert!(
+        r.text.contains("no organisation has pic:000000000"),
+        "{}",
+        r.text
+    );
+    let created = app
+        .get(
+            &format!("/v1/projects/{}", results[0]["id"].as_str().unwrap()),
+            "reader",
+        )
+        .await;
+    assert_eq!(
+        created.body["partners"],
+        json!([{"organisation_id": org_id, "role": "lead_partner"}])
+    );
+    // The nightly resend naming the partner the same way is unchanged.
+    let again = bulk(
+        &app,
+        "/v1/projects/bulk-upsert",
+        json!([project("P-1", by_pic)]),
+    )
+    .await;
+    assert_eq!(
+        again.body["results"][0]["result"], "unchanged",
+        "{}",
+        again.text
+    );
+    // The single PUT and an officer's PATCH take it too.
+    let r = put(
+        &app,
+        "/v1/projects/by-external-id/kohesio/P-5",
+        &json!({"title": "Fem", "region_role": "partner",
+                "partners": [{"organisation_external_id": {"scheme": "pic", "value": "949631781"}, "role": "partner"}]}),
+    )
+    .await;
+    r.expect(201);
+    assert_eq!(r.body["partners"][0]["organisation_id"], org_id.as_str());
+    let own = app
+        .post(
+            "/v1/projects",
+            "officer",
+            json!({"title": "Eget", "region_role": "partner"}),
+        )
+        .await;
+    let r = app
+        .patch(
+            &format!("/v1/projects/{}", id(&own.body)),
+            "officer",
+            json!({"partners": [{"organisation_external_id": {"scheme": "pic", "value": "949631781"}, "role": "partner"}]}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["partners"][0]["organisation_id"], org_id.as_str());
+}
