@@ -93,6 +93,44 @@ def cmd_prepare(a):
     print()
 
 
+def cmd_sync_prepare(a):
+    """Bulk-upsert bodies for the sync scenarios: the first `unchanged` projects as stored (a
+    nightly resend), and the next 16 x 100 with a title that changes on every request."""
+    c = conn(a.base)
+    projects, cursor = [], None
+    want = a.unchanged + 16 * 100
+    while len(projects) < want:
+        q = "/v1/projects?limit=500" + (f"&cursor={cursor}" if cursor else "")
+        page, _ = get_json(c, q, a.token)
+        projects += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    if len(projects) < want:
+        raise SystemExit(f"sync scenarios need {want} projects, the server has {len(projects)}")
+
+    def item(p, changed):
+        key = next(e for e in p["external_ids"] if e["scheme"] == "demo")
+        record = {k: v for k, v in p.items() if k not in ("id", "version", "created_at", "updated_at")}
+        if changed:
+            record["title"] = p["title"][:400] + " [BENCH] __N__"
+        return {"external_id": key, "record": record}
+
+    def write(path, group, changed):
+        with open(path, "w") as f:
+            for k in range(0, len(group), 100):
+                f.write(json.dumps({"items": [item(p, changed) for p in group[k:k + 100]]},
+                                   ensure_ascii=False) + "\n")
+
+    write(a.unchanged_file, projects[: a.unchanged], False)
+    write(a.changed_file, projects[a.unchanged: want], True)
+    # Since when the list by `updated_since` reads: an hour before the newest change.
+    json.dump({"unchanged_items": a.unchanged, "changed_items": 1600,
+               "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))},
+              sys.stdout)
+    print()
+
+
 def proc_status(pid):
     d = {}
     try:
@@ -130,6 +168,8 @@ def cmd_record(a):
     }
     if "acked" in w["counters"]:
         rec["acked_per_s"] = round(w["counters"]["acked"] / secs, 1)
+    if "items" in w["counters"]:
+        rec["items_per_s"] = round(w["counters"]["items"] / secs, 1)
     if a.pid:
         st = proc_status(a.pid)
         rec["vmhwm_kb"] = st.get("VmHWM")
@@ -145,6 +185,7 @@ def cmd_record(a):
     print(f"  {a.scenario:<28} {a.backend:<9} {rec['rps']:>10.0f} req/s  p50 {rec['p50_ms']:.2f} ms"
           f"  p99 {rec['p99_ms']:.2f} ms  non-2xx/3xx {e['status']}  socket errors {bad}"
           + (f"  acked {rec['acked_per_s']:.0f}/s" if "acked_per_s" in rec else "")
+          + (f"  items {rec['items_per_s']:.0f}/s {w['counters']}" if "items_per_s" in rec else "")
           + (f"  VmHWM {rec['vmhwm_kb'] / 1024:.1f} MB" if rec.get("vmhwm_kb") else ""),
           flush=True)
 
@@ -336,6 +377,23 @@ def cmd_report(a):
             slow = p1["rps"] / p2["rps"]
             checks.append((b, "page N no slower than 1.2x page 1",
                            slow <= 1.2, f"page {p2.get('note', '?')}: {slow:.2f}x page 1 time per request"))
+        su = find("sync_unchanged", b)
+        if su:
+            ok = su["counters"].get("unchanged") == su["counters"].get("items") and su["counters"].get("other") == 0
+            checks.append((b, "sync: unchanged items >= 10 000/s (16 batches of 100 at once)",
+                           ok and su["items_per_s"] >= 10000,
+                           f"{su['items_per_s']:.0f} items/s, results {su['counters']}"))
+        sc = find("sync_changed", b)
+        if sc:
+            ok = sc["counters"].get("updated") == sc["counters"].get("items") and sc["counters"].get("other") == 0
+            checks.append((b, "sync: changed items >= 2 000/s (16 batches of 100 at once)",
+                           ok and sc["items_per_s"] >= 2000,
+                           f"{sc['items_per_s']:.0f} items/s, results {sc['counters']}"))
+        us, l50 = find("updated_since_50", b), find("list_projects_50_page1", b)
+        if us and l50:
+            slow = l50["rps"] / us["rps"]
+            checks.append((b, "an updated_since page <= 1.2x a first list page of the same size",
+                           slow <= 1.2, f"{slow:.2f}x ({us['rps']:.0f} vs {l50['rps']:.0f} req/s)"))
         f = find("changes_500", b)
         if f:
             eps = f["rps"] * 500
@@ -386,6 +444,10 @@ def main():
     p.add_argument("--ids", type=int, default=1000)
     p.add_argument("--ids-file", required=True)
     p.add_argument("--page", type=int, default=2000)
+    p = sub.add_parser("sync-prepare")
+    for k in ("--base", "--token", "--unchanged-file", "--changed-file"):
+        p.add_argument(k, required=True)
+    p.add_argument("--unchanged", type=int, default=1000)
     p = sub.add_parser("record")
     for k in ("--scenario", "--backend", "--wrk-out", "--results", "--url"):
         p.add_argument(k, required=True)
@@ -411,7 +473,7 @@ def main():
     p.add_argument("--json-out", required=True)
     p.add_argument("--meta", required=True)
     a = ap.parse_args()
-    {"prepare": cmd_prepare, "record": cmd_record, "startup": cmd_startup,
+    {"prepare": cmd_prepare, "sync-prepare": cmd_sync_prepare, "record": cmd_record, "startup": cmd_startup,
      "pgceiling": cmd_pgceiling, "meta": cmd_meta, "report": cmd_report}[a.cmd](a)
 
 
