@@ -102,6 +102,36 @@ pub fn find_by_external_id(
     .optional()?)
 }
 
+/// The records of a type holding each of `keys` (scheme, value), in one statement per scheme:
+/// the holder of each key that has one.
+pub fn find_many_by_external_id(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    keys: &[(&str, &str)],
+) -> ApiResult<HashMap<(String, String), String>> {
+    let mut schemes: Vec<&str> = keys.iter().map(|(s, _)| *s).collect();
+    schemes.sort_unstable();
+    schemes.dedup();
+    let mut out = HashMap::new();
+    for scheme in schemes {
+        let values: Vec<&str> = keys
+            .iter()
+            .filter(|(s, _)| *s == scheme)
+            .map(|(_, v)| *v)
+            .collect();
+        let rows: Vec<(String, String)> = external_ids::table
+            .filter(external_ids::resource_type.eq(resource_type))
+            .filter(external_ids::scheme.eq(scheme))
+            .filter(external_ids::value.eq_any(values))
+            .select((external_ids::value, external_ids::resource_id))
+            .load(conn)?;
+        for (value, id) in rows {
+            out.insert((scheme.to_string(), value), id);
+        }
+    }
+    Ok(out)
+}
+
 /// The id of the record of a type holding an external id, as a query (a list's filter).
 #[diesel::dsl::auto_type]
 pub fn holders_of(resource_type: String, scheme: String, value: String) -> _ {

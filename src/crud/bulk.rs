@@ -127,7 +127,7 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
     };
     // Items that fail on their own are answered now; the others are written, in order.
     let mut results: Vec<Option<BulkResult>> = Vec::with_capacity(items.len());
-    let mut writes = Vec::new();
+    let mut pending = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let parsed: BulkItem<E::Input> = match http::from_value(item) {
             Ok(p) => p,
@@ -140,10 +140,10 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
             external_id,
             record: mut input,
         } = parsed;
-        let (scheme, value) = (external_id.scheme.clone(), external_id.value.clone());
+        let (scheme, value) = (&external_id.scheme, &external_id.value);
         let ids = E::external_ids_mut(&mut input);
-        match ids.iter().find(|e| e.scheme == scheme) {
-            Some(e) if e.value != value => {
+        match ids.iter().find(|e| &e.scheme == scheme) {
+            Some(e) if &e.value != value => {
                 let e = ApiError::validation(
                     "record.external_ids",
                     format!(
@@ -164,6 +164,37 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
             continue;
         }
         results.push(None);
+        pending.push((index, external_id, input));
+    }
+    // Items whose source fields equal what is stored (a nightly resend, mostly) are answered
+    // from one read of them all, with no transaction, lock or write; so are those that read
+    // shows to be refused. The rest are written one by one, each checked again in its own
+    // transaction.
+    let (settled, pending) = if pending.is_empty() {
+        (vec![], pending)
+    } else {
+        db::query(&state.pool, move |conn| {
+            db::snapshot(conn, |conn| settle_unchanged::<E>(conn, pending))
+        })
+        .await?
+    };
+    for (index, external_id, outcome) in settled {
+        results[index] = Some(match outcome {
+            Ok(e) => BulkResult {
+                index,
+                external_id: Some(external_id),
+                result: BulkStatus::Unchanged,
+                id: Some(e.id().to_string()),
+                version: Some(e.version()),
+                problem: None,
+            },
+            Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
+            Err(e) => failed(index, Some(external_id), e),
+        });
+    }
+    let mut writes = Vec::with_capacity(pending.len());
+    for (index, external_id, input) in pending {
+        let (scheme, value) = (external_id.scheme.clone(), external_id.value.clone());
         let actor = actor.clone();
         writes.push((index, external_id, move |conn: &mut DbConnection| {
             upsert_item::<E>(
@@ -220,6 +251,63 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
         HttpResponse::build(actix_web::http::StatusCode::MULTI_STATUS)
             .json(BulkResponse { dry_run, results }),
     )
+}
+
+/// An item waiting to be written: its position, its external id and its record.
+type Pending<I> = Vec<(usize, crate::links::ExternalId, I)>;
+
+/// The items whose source fields equal the stored record's (`Ok`, with it), and those a read
+/// shows to be refused (an older `source_updated_at`, an unknown partner); and the others, to
+/// be written, with the region's fields merged in. Reads only: a record found and its items'
+/// keys, a few statements for the whole request. An external id named by two items is left to
+/// the writes, which take them in order.
+#[allow(clippy::type_complexity)]
+fn settle_unchanged<E: ExternallyKeyed>(
+    conn: &mut DbConnection,
+    pending: Pending<E::Input>,
+) -> ApiResult<(
+    Vec<(usize, crate::links::ExternalId, ApiResult<E>)>,
+    Pending<E::Input>,
+)> {
+    let mut named: std::collections::HashMap<(String, String), usize> = Default::default();
+    for (_, e, _) in &pending {
+        *named
+            .entry((e.scheme.clone(), e.value.clone()))
+            .or_insert(0) += 1;
+    }
+    let keys: Vec<(&str, &str)> = named
+        .keys()
+        .map(|(s, v)| (s.as_str(), v.as_str()))
+        .collect();
+    let holders = crate::links::find_many_by_external_id(conn, E::TYPE, &keys)?;
+    let mut ids: Vec<&str> = holders.values().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let stored: std::collections::HashMap<String, E> = E::load_many(conn, &ids)?
+        .into_iter()
+        .map(|e| (e.id().to_string(), e))
+        .collect();
+    let (mut settled, mut rest) = (Vec::new(), Vec::new());
+    for (index, external_id, mut input) in pending {
+        let key = (external_id.scheme.clone(), external_id.value.clone());
+        let before = match holders.get(&key).and_then(|id| stored.get(id)) {
+            Some(b) if named[&key] == 1 => b,
+            _ => {
+                rest.push((index, external_id, input));
+                continue;
+            }
+        };
+        if let Err(e) = E::resolve(conn, &mut input) {
+            settled.push((index, external_id, Err(e)));
+            continue;
+        }
+        match from_source(before, input, &key.0) {
+            Ok((_, true)) => settled.push((index, external_id, Ok(before.clone()))),
+            Ok((merged, false)) => rest.push((index, external_id, merged)),
+            Err(e) => settled.push((index, external_id, Err(e))),
+        }
+    }
+    Ok((settled, rest))
 }
 
 /// Field paths of an item's problem, from the request's root (`items[3].record.title`).

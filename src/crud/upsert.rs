@@ -18,6 +18,9 @@ use crate::{
 /// A resource integrators write by an id of theirs (`PUT .../by-external-id/{scheme}/{value}`).
 pub trait ExternallyKeyed: Creatable {
     fn external_ids_mut(input: &mut Self::Input) -> &mut Vec<crate::links::ExternalId>;
+    /// The live records among `ids` (in any order), loaded together: a bulk upsert compares its
+    /// items with them before writing.
+    fn load_many(conn: &mut DbConnection, ids: &[&str]) -> ApiResult<Vec<Self>>;
     /// Replaces what the input names by external id with internal ids (a project's partners),
     /// so that an unchanged record compares equal; 422 naming each unknown one.
     fn resolve(_conn: &mut DbConnection, _input: &mut Self::Input) -> ApiResult<()> {
@@ -173,7 +176,7 @@ pub fn upsert_item<E: ExternallyKeyed>(
 /// the region's as stored (`Entity::REGION_OWNED`), and of the external ids the stored ones of
 /// other schemes beside the source's (`scheme`). With it, whether that is what is stored
 /// already. 409 when `incoming` is older than what is stored (`source_updated_at`).
-fn from_source<E: ExternallyKeyed>(
+pub(super) fn from_source<E: ExternallyKeyed>(
     before: &E,
     incoming: E::Input,
     scheme: &str,

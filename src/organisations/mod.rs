@@ -310,6 +310,23 @@ impl Entity for Organisation {
 }
 
 impl crate::crud::ExternallyKeyed for Organisation {
+    fn load_many(conn: &mut DbConnection, ids: &[&str]) -> ApiResult<Vec<Self>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows = crate::filter_ids!(
+            organisations::table
+                .filter(organisations::deleted_at.is_null())
+                .select(Row::as_select())
+                .into_boxed(),
+            conn,
+            organisations::id,
+            ids
+        )
+        .load(conn)?;
+        assemble(conn, rows)
+    }
+
     fn external_ids_mut(input: &mut OrganisationInput) -> &mut Vec<ExternalId> {
         &mut input.external_ids
     }

@@ -701,6 +701,23 @@ impl Entity for Project {
 }
 
 impl ExternallyKeyed for Project {
+    fn load_many(conn: &mut DbConnection, ids: &[&str]) -> ApiResult<Vec<Self>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows = crate::filter_ids!(
+            projects::table
+                .filter(projects::deleted_at.is_null())
+                .select(Row::as_select())
+                .into_boxed(),
+            conn,
+            projects::id,
+            ids
+        )
+        .load(conn)?;
+        assemble(conn, rows)
+    }
+
     fn external_ids_mut(input: &mut ProjectInput) -> &mut Vec<ExternalId> {
         &mut input.external_ids
     }

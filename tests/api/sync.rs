@@ -374,3 +374,39 @@ pub async fn partners_by_external_id(app: TestApp) {
     r.expect(200);
     assert_eq!(r.body["partners"][0]["organisation_id"], org_id.as_str());
 }
+
+pub async fn a_batch_naming_one_record_twice_applies_both_in_order(app: TestApp) {
+    put(&app, PATH, &source("Ett", "2026-11-01T00:00:00Z"))
+        .await
+        .expect(201);
+    let item = |title: &str, at: &str| json!({"external_id": {"scheme": "kohesio", "value": "SE-2023-777"}, "record": source(title, at)});
+    // The stored record, then a change, then the change again: the second is applied after the
+    // first and the third finds it there.
+    let r = bulk(
+        &app,
+        "/v1/projects/bulk-upsert",
+        json!([
+            item("Ett", "2026-11-01T00:00:00Z"),
+            item("Två", "2026-11-02T00:00:00Z"),
+            item("Två", "2026-11-02T00:00:00Z"),
+            item("Ett", "2026-11-01T00:00:00Z"),
+        ]),
+    )
+    .await;
+    let results: Vec<&str> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        vec!["unchanged", "updated", "unchanged", "failed"],
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["results"][3]["problem"]["status"], 409);
+    let now = put(&app, PATH, &source("Två", "2026-11-02T00:00:00Z")).await;
+    now.expect(200);
+    assert_eq!(now.body["version"], 2);
+}
