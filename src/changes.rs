@@ -76,6 +76,24 @@ pub enum Change<'a, R> {
     },
 }
 
+/// Records the shared flow's update (`action` "update") of `before` into `after`.
+pub fn record_update<R: Resource>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before: &R,
+    after: &R,
+) -> Result<(), ApiError> {
+    record(
+        conn,
+        actor,
+        Change::Updated {
+            action: "update",
+            before,
+            after,
+        },
+    )
+}
+
 pub fn record<R: Resource>(
     conn: &mut DbConnection,
     actor: &Actor,

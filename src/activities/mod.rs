@@ -367,15 +367,7 @@ impl Entity for Activity {
         };
         store_update(conn, &Row::of(&after))?;
         write_links(conn, &after, Some(before))?;
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
 

@@ -402,15 +402,7 @@ impl Entity for Evaluation {
             ..before.clone()
         };
         store_update(conn, &Row::of(&after))?;
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
 

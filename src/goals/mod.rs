@@ -433,15 +433,7 @@ impl crate::crud::Entity for Goal {
         if after.serves != before.serves {
             write_serves(conn, &after.id, &after.serves)?;
         }
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
     /// One with sub-goals, or served by another goal, stays (409).

@@ -463,15 +463,7 @@ impl Entity for Membership {
         after.version = before.version + 1;
         after.updated_at = utc(now());
         store_update(conn, &Row::of(&after))?;
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
 

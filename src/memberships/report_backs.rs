@@ -224,15 +224,7 @@ impl Entity for ReportBack {
             ..before.clone()
         };
         store_update(conn, &Row::of(&after))?;
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
 

@@ -266,15 +266,7 @@ impl Entity for Organisation {
                 "external_ids",
             )?;
         }
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
 

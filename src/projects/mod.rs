@@ -1,7 +1,10 @@
 //! Projects: international project cooperation, usually EU co-financed, with partners,
 //! budgets, NUTS regions, goal links and external ids for the systems integrators sync with.
 
+mod partners;
 pub mod routes;
+
+pub use partners::Partner;
 
 use std::collections::HashMap;
 
@@ -48,25 +51,6 @@ string_enum!(
 const GOAL: &str = "goal";
 const PRIORITY_AREA: &str = "priority_area";
 const NUTS: &str = "nuts";
-
-/// A partner organisation of a project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Partner {
-    /// The partner organisation's id (always in a record). A write may name the organisation
-    /// by `organisation_external_id` instead.
-    #[serde(default)]
-    pub organisation_id: String,
-    /// Only in a write, instead of `organisation_id`: the organisation holding this external
-    /// id (e.g. the one an integrator upserted under `{"scheme": "pic", "value": "949631781"}`).
-    /// An unknown one is a 422 naming it; the record keeps the organisation's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation_external_id: Option<ExternalId>,
-    pub role: PartnerRole,
-    /// The partner's share of the budget.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget_share: Option<Money>,
-}
 
 /// A project: its writable fields and the service's.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -416,41 +400,6 @@ crate::page_query!(Filter, projects, Row, |q, f| {
     }
 });
 
-/// Partners named by an external id, given their organisation's id: 422 naming each unknown
-/// one, and each organisation named twice (once by id, once by external id, say).
-fn resolve_partners(conn: &mut DbConnection, i: &mut ProjectInput) -> ApiResult<()> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    for (n, p) in i.partners.iter_mut().enumerate() {
-        let Some(e) = p.organisation_external_id.take() else {
-            continue;
-        };
-        match links::find_by_external_id(conn, organisations::Organisation::TYPE, &e.scheme, &e.value)? {
-            Some(id) => p.organisation_id = id,
-            None => errors.push(FieldError::new(
-                format!("partners[{n}].organisation_external_id"),
-                format!(
-                    "no organisation has {}:{}; upsert it first (PUT /v1/organisations/by-external-id/{}/{})",
-                    e.scheme, e.value, e.scheme, e.value
-                ),
-            )),
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (n, p) in i.partners.iter().enumerate() {
-        if !p.organisation_id.is_empty() && !seen.insert(&p.organisation_id) {
-            errors.push(FieldError::new(
-                format!("partners[{n}]"),
-                format!("names organisation {} a second time", p.organisation_id),
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
 /// The references `i` sets that `before` (the record before an update) did not hold.
 fn check_refs(
     conn: &mut DbConnection,
@@ -612,43 +561,7 @@ impl Entity for Project {
         }
         c.date_order("planned_end", i.planned_start, i.planned_end);
         c.date_order("actual_end", i.actual_start, i.actual_end);
-        if i.partners.len() > 100 {
-            c.add("partners", "at most 100 partners");
-        }
-        let mut orgs = std::collections::HashSet::new();
-        let mut external = std::collections::BTreeSet::new();
-        for (n, p) in i.partners.iter().enumerate() {
-            let field = format!("partners[{n}].organisation_id");
-            match &p.organisation_external_id {
-                None => {
-                    c.text(&field, Some(&p.organisation_id), true, 64);
-                    if !orgs.insert(&p.organisation_id) {
-                        c.add(field, "is listed twice");
-                    }
-                }
-                Some(_) if !p.organisation_id.is_empty() => c.add(
-                    field,
-                    "give organisation_id or organisation_external_id, not both",
-                ),
-                Some(e) => {
-                    let field = format!("partners[{n}].organisation_external_id");
-                    if !crate::links::is_scheme(&e.scheme) {
-                        c.add(
-                            format!("{field}.scheme"),
-                            "must be 1-32 lowercase letters, digits, - or _",
-                        );
-                    }
-                    c.external_id_value(&format!("{field}.value"), &e.value);
-                    if !external.insert(e) {
-                        c.add(field, "is listed twice");
-                    }
-                }
-            }
-            c.money(
-                &format!("partners[{n}].budget_share"),
-                p.budget_share.as_ref(),
-            );
-        }
+        partners::check(&mut c, &i.partners);
         c.id_list("nuts_codes", &i.nuts_codes, 50);
         for (n, code) in i.nuts_codes.iter().enumerate() {
             if !is_nuts(code) {
@@ -670,7 +583,7 @@ impl Entity for Project {
         before: &Self,
         mut i: ProjectInput,
     ) -> ApiResult<Self> {
-        resolve_partners(conn, &mut i)?;
+        partners::resolve(conn, &mut i)?;
         check_refs(conn, &i, Some(before))?;
         let after = Project {
             fields: normalised(i),
@@ -680,15 +593,7 @@ impl Entity for Project {
         };
         store_update(conn, &Row::of(&after))?;
         write_children(conn, &after, Some(before))?;
-        changes::record(
-            conn,
-            actor,
-            Change::Updated {
-                action: "update",
-                before,
-                after: &after,
-            },
-        )?;
+        changes::record_update(conn, actor, before, &after)?;
         Ok(after)
     }
 
@@ -722,13 +627,13 @@ impl ExternallyKeyed for Project {
         &mut input.external_ids
     }
     fn resolve(conn: &mut DbConnection, input: &mut ProjectInput) -> ApiResult<()> {
-        resolve_partners(conn, input)
+        partners::resolve(conn, input)
     }
 }
 
 impl crate::crud::Creatable for Project {
     fn create(conn: &mut DbConnection, actor: &Actor, mut i: ProjectInput) -> ApiResult<Self> {
-        resolve_partners(conn, &mut i)?;
+        partners::resolve(conn, &mut i)?;
         check_refs(conn, &i, None)?;
         let t = utc(now());
         let p = Project {
