@@ -26,7 +26,7 @@ use crate::{
     },
     model::Money,
     organisations::{Organisation, OrganisationInput, OrganisationKind},
-    projects::{Partner, PartnerRole, Project, ProjectInput, ProjectStatus},
+    projects::{Fund, Partner, PartnerRole, Project, ProjectInput, ProjectStatus},
 };
 
 pub const ACTOR: &str = "seed-demo";
@@ -367,6 +367,10 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     if !partners.iter().any(|p: &Partner| p.organisation_id == org) {
                         partners.push(Partner {
                             organisation_external_id: None,
+                            eu_funding: None,
+                            country: None,
+                            nuts_code: None,
+                            legal_status: None,
                             organisation_id: org,
                             role: *pick(
                                 &mut rng,
@@ -402,6 +406,12 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                     responsible_unit: None,
                     notes: None,
                     source_updated_at: None,
+                    title_en: None,
+                    summary_sv: None,
+                    summary_en: None,
+                    fund: Some(Fund::Erdf),
+                    intervention_field: None,
+                    project_url: None,
                     status: *pick(
                         &mut rng,
                         &[

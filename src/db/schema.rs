@@ -170,6 +170,12 @@ diesel::table! {
         responsible_unit -> Nullable<Text>,
         notes -> Nullable<Text>,
         source_updated_at -> Nullable<Timestamp>,
+        fund -> Nullable<Text>,
+        intervention_field -> Nullable<Text>,
+        project_url -> Nullable<Text>,
+        title_en -> Nullable<Text>,
+        summary_sv -> Nullable<Text>,
+        summary_en -> Nullable<Text>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -185,6 +191,11 @@ diesel::table! {
         budget_minor -> Nullable<BigInt>,
         budget_currency -> Nullable<Text>,
         position -> Integer,
+        country -> Nullable<Text>,
+        nuts_code -> Nullable<Text>,
+        legal_status -> Nullable<Text>,
+        eu_funding_minor -> Nullable<BigInt>,
+        eu_funding_currency -> Nullable<Text>,
     }
 }
 

@@ -4,7 +4,7 @@
 mod partners;
 pub mod routes;
 
-pub use partners::Partner;
+pub use partners::{LegalStatus, Partner};
 
 use std::collections::HashMap;
 
@@ -48,6 +48,20 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// The EU fund that co-finances a project.
+    Fund {
+        Erdf => "erdf",
+        EsfPlus => "esf_plus",
+        Jtf => "jtf",
+        Cf => "cf",
+        Emfaf => "emfaf",
+        Ipa => "ipa",
+        Ndici => "ndici",
+        Other => "other",
+    }
+);
+
 const GOAL: &str = "goal";
 const PRIORITY_AREA: &str = "priority_area";
 const NUTS: &str = "nuts";
@@ -88,8 +102,29 @@ pub struct ProjectInput {
     #[serde(default)]
     #[schema(example = "NORDHEALTH")]
     pub acronym: Option<String>,
-    /// Source-owned. 1-500 characters.
+    /// Source-owned. The title in its own language (usually Swedish), 1-500 characters.
     pub title: String,
+    /// Source-owned. The title in English (keep.eu's "project name in English"), at most 500
+    /// characters.
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// Source-owned. The source's summary in Swedish, at most 5 000 characters.
+    #[serde(default)]
+    pub summary_sv: Option<String>,
+    /// Source-owned. The source's summary in English, at most 5 000 characters.
+    #[serde(default)]
+    pub summary_en: Option<String>,
+    /// Source-owned. The EU fund co-financing it.
+    #[serde(default)]
+    pub fund: Option<Fund>,
+    /// Source-owned. The intervention field (category of intervention), the code of the
+    /// Common Provisions Regulation's annex I, e.g. `021`: one to three digits.
+    #[serde(default)]
+    #[schema(pattern = r"^\d{1,3}$", example = "021")]
+    pub intervention_field: Option<String>,
+    /// Source-owned. The project's web page, an http(s) URL.
+    #[serde(default)]
+    pub project_url: Option<String>,
     /// Region-owned: the region's own description of the project. At most 20 000 characters.
     #[serde(default)]
     pub description: Option<String>,
@@ -228,6 +263,12 @@ pub struct Row {
     responsible_unit: Option<String>,
     notes: Option<String>,
     source_updated_at: Option<chrono::NaiveDateTime>,
+    fund: Option<String>,
+    intervention_field: Option<String>,
+    project_url: Option<String>,
+    title_en: Option<String>,
+    summary_sv: Option<String>,
+    summary_en: Option<String>,
     version: i64,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
@@ -263,6 +304,12 @@ impl Row {
             responsible_unit: p.responsible_unit.clone(),
             notes: p.notes.clone(),
             source_updated_at: p.source_updated_at.map(|t| t.naive_utc()),
+            fund: p.fund.map(|f| f.as_str().into()),
+            intervention_field: p.intervention_field.clone(),
+            project_url: p.project_url.clone(),
+            title_en: p.title_en.clone(),
+            summary_sv: p.summary_sv.clone(),
+            summary_en: p.summary_en.clone(),
             version: p.version,
             created_at: p.created_at.naive_utc(),
             updated_at: p.updated_at.naive_utc(),
@@ -271,7 +318,18 @@ impl Row {
     }
 }
 
-type PartnerRow = (String, String, String, Option<i64>, Option<String>);
+/// A partner as stored: project, organisation, role, budget, then country, NUTS code, legal
+/// status and EU funding.
+type PartnerRow = (
+    (String, String, String, Option<i64>, Option<String>),
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    ),
+);
 
 fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -287,19 +345,34 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
         )
         .order((project_partners::project_id, project_partners::position))
         .select((
-            project_partners::project_id,
-            project_partners::organisation_id,
-            project_partners::role,
-            project_partners::budget_minor,
-            project_partners::budget_currency,
+            (
+                project_partners::project_id,
+                project_partners::organisation_id,
+                project_partners::role,
+                project_partners::budget_minor,
+                project_partners::budget_currency,
+            ),
+            (
+                project_partners::country,
+                project_partners::nuts_code,
+                project_partners::legal_status,
+                project_partners::eu_funding_minor,
+                project_partners::eu_funding_currency,
+            ),
         ))
         .load(conn)?;
-        for (pid, org, role, minor, currency) in rows {
+        for ((pid, org, role, minor, currency), (country, nuts, legal, eu_minor, eu_currency)) in
+            rows
+        {
             partners.entry(pid).or_default().push(Partner {
                 organisation_id: org,
                 organisation_external_id: None,
                 role: PartnerRole::from_db(&role)?,
                 budget_share: Money::from_columns(minor, currency),
+                country,
+                nuts_code: nuts,
+                legal_status: legal.as_deref().map(LegalStatus::from_db).transpose()?,
+                eu_funding: Money::from_columns(eu_minor, eu_currency),
             });
         }
     }
@@ -334,6 +407,12 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
                     responsible_unit: r.responsible_unit,
                     notes: r.notes,
                     source_updated_at: r.source_updated_at.map(utc),
+                    fund: r.fund.as_deref().map(Fund::from_db).transpose()?,
+                    intervention_field: r.intervention_field,
+                    project_url: r.project_url,
+                    title_en: r.title_en,
+                    summary_sv: r.summary_sv,
+                    summary_en: r.summary_en,
                 },
                 id: r.id,
                 version: r.version,
@@ -457,14 +536,24 @@ fn write_children(conn: &mut DbConnection, p: &Project, before: Option<&Project>
             .execute(conn)?;
         for (n, partner) in p.partners.iter().enumerate() {
             let (minor, currency) = Money::columns(&partner.budget_share);
+            let (eu_minor, eu_currency) = Money::columns(&partner.eu_funding);
             diesel::insert_into(project_partners::table)
                 .values((
-                    project_partners::project_id.eq(&p.id),
-                    project_partners::organisation_id.eq(&partner.organisation_id),
-                    project_partners::role.eq(partner.role.as_str()),
-                    project_partners::budget_minor.eq(minor),
-                    project_partners::budget_currency.eq(currency),
-                    project_partners::position.eq(n as i32),
+                    (
+                        project_partners::project_id.eq(&p.id),
+                        project_partners::organisation_id.eq(&partner.organisation_id),
+                        project_partners::role.eq(partner.role.as_str()),
+                        project_partners::budget_minor.eq(minor),
+                        project_partners::budget_currency.eq(currency),
+                        project_partners::position.eq(n as i32),
+                    ),
+                    (
+                        project_partners::country.eq(&partner.country),
+                        project_partners::nuts_code.eq(&partner.nuts_code),
+                        project_partners::legal_status.eq(partner.legal_status.map(|l| l.as_str())),
+                        project_partners::eu_funding_minor.eq(eu_minor),
+                        project_partners::eu_funding_currency.eq(eu_currency),
+                    ),
                 ))
                 .execute(conn)?;
         }
@@ -478,6 +567,7 @@ fn normalised(mut i: ProjectInput) -> ProjectInput {
     i.external_ids.sort();
     for p in &mut i.partners {
         p.budget_share = p.budget_share.take().map(Money::normalised);
+        p.eu_funding = p.eu_funding.take().map(Money::normalised);
     }
     i.total_budget = i.total_budget.map(Money::normalised);
     i.eu_funding = i.eu_funding.map(Money::normalised);
@@ -562,6 +652,18 @@ impl Entity for Project {
         c.date_order("planned_end", i.planned_start, i.planned_end);
         c.date_order("actual_end", i.actual_start, i.actual_end);
         partners::check(&mut c, &i.partners);
+        c.text("title_en", i.title_en.as_deref(), false, 500);
+        c.text("summary_sv", i.summary_sv.as_deref(), false, 5_000);
+        c.text("summary_en", i.summary_en.as_deref(), false, 5_000);
+        c.url("project_url", i.project_url.as_deref());
+        if let Some(f) = &i.intervention_field {
+            if f.is_empty() || f.len() > 3 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                c.add(
+                    "intervention_field",
+                    "must be a code of one to three digits, e.g. 021",
+                );
+            }
+        }
         c.id_list("nuts_codes", &i.nuts_codes, 50);
         for (n, code) in i.nuts_codes.iter().enumerate() {
             if !is_nuts(code) {

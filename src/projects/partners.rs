@@ -31,7 +31,28 @@ pub struct Partner {
     /// The partner's share of the budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_share: Option<Money>,
+    /// The partner's EU funding, at most its budget share when in the same currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eu_funding: Option<Money>,
+    /// ISO 3166-1 alpha-2, e.g. `FI`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Z]{2}$")]
+    pub country: Option<String>,
+    /// The NUTS region the partner is in, e.g. `FI1D7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nuts_code: Option<String>,
+    /// Whether the partner is a public or a private law body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_status: Option<LegalStatus>,
 }
+
+crate::string_enum!(
+    /// A partner's legal status, as the lists of operations give it.
+    LegalStatus {
+        Public => "public",
+        Private => "private",
+    }
+);
 
 /// The checks on a partner list that need no database; every bad field at once.
 pub(super) fn check(c: &mut Checks, partners: &[Partner]) {
@@ -71,6 +92,26 @@ pub(super) fn check(c: &mut Checks, partners: &[Partner]) {
             &format!("partners[{n}].budget_share"),
             p.budget_share.as_ref(),
         );
+        c.money(&format!("partners[{n}].eu_funding"), p.eu_funding.as_ref());
+        if let (Some(eu), Some(budget)) = (&p.eu_funding, &p.budget_share) {
+            if let (Ok(eu_minor), Ok(budget_minor)) = (eu.minor_units(), budget.minor_units()) {
+                if eu.currency == budget.currency && eu_minor > budget_minor {
+                    c.add(
+                        format!("partners[{n}].eu_funding"),
+                        "must not exceed the partner's budget share",
+                    );
+                }
+            }
+        }
+        c.country(&format!("partners[{n}].country"), p.country.as_deref());
+        if let Some(code) = &p.nuts_code {
+            if !super::is_nuts(code) {
+                c.add(
+                    format!("partners[{n}].nuts_code"),
+                    "must be a NUTS code such as FI1D7",
+                );
+            }
+        }
     }
 }
 

@@ -51,6 +51,7 @@ fn main() {
         sync::an_officers_edit_of_a_source_field_is_flagged,
         sync::partners_by_external_id,
         sync::a_batch_naming_one_record_twice_applies_both_in_order,
+        sync::eu_project_fields_as_eu_systems_carry_them,
         auth::missing_and_malformed_tokens_get_401,
         auth::bad_tokens_get_401,
         auth::a_token_seen_before_still_expires,

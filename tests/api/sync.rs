@@ -410,3 +410,82 @@ pub async fn a_batch_naming_one_record_twice_applies_both_in_order(app: TestApp)
     now.expect(200);
     assert_eq!(now.body["version"], 2);
 }
+
+pub async fn eu_project_fields_as_eu_systems_carry_them(app: TestApp) {
+    let org = put(
+        &app,
+        "/v1/organisations/by-external-id/pic/999",
+        &json!({"name": "Oulun yliopisto", "kind": "university", "country": "FI"}),
+    )
+    .await;
+    org.expect(201);
+    let body = json!({
+        "title": "Vätgasdalen", "title_en": "Hydrogen Valley",
+        "summary_sv": "Ett gränsöverskridande projekt om vätgas.", "summary_en": "A cross-border project on hydrogen.",
+        "fund": "erdf", "intervention_field": "021", "project_url": "https://example.eu/h2",
+        "region_role": "partner",
+        "partners": [{"organisation_external_id": {"scheme": "pic", "value": "999"}, "role": "lead_partner",
+                      "country": "FI", "nuts_code": "FI1D9", "legal_status": "public",
+                      "budget_share": {"amount": "400000", "currency": "EUR"},
+                      "eu_funding": {"amount": "260000.5", "currency": "EUR"}}],
+        "source_updated_at": "2026-11-01T00:00:00Z"
+    });
+    let path = "/v1/projects/by-external-id/keep/H2V";
+    let r = put(&app, path, &body).await;
+    r.expect(201);
+    for f in [
+        "title_en",
+        "summary_sv",
+        "summary_en",
+        "fund",
+        "intervention_field",
+        "project_url",
+    ] {
+        assert_eq!(r.body[f], body[f], "{f}");
+    }
+    assert_eq!(
+        r.body["partners"],
+        json!([{"organisation_id": id(&org.body), "role": "lead_partner", "country": "FI",
+                "nuts_code": "FI1D9", "legal_status": "public",
+                "budget_share": {"amount": "400000.00", "currency": "EUR"},
+                "eu_funding": {"amount": "260000.50", "currency": "EUR"}}])
+    );
+    let stored = app
+        .get(&format!("/v1/projects/{}", id(&r.body)), "reader")
+        .await;
+    assert_eq!(stored.body, r.body);
+    let again = put(&app, path, &body).await;
+    again.expect(200);
+    assert_eq!(again.body["version"], 1, "a resend is unchanged");
+    // Each bad field named, nothing written.
+    let before = app.snapshot();
+    let mut bad = body.clone();
+    bad["intervention_field"] = json!("21a");
+    bad["project_url"] = json!("ftp://example.eu");
+    bad["partners"][0]["country"] = json!("fi");
+    bad["partners"][0]["nuts_code"] = json!("X");
+    bad["partners"][0]["eu_funding"] = json!({"amount": "500000", "currency": "EUR"});
+    let r = put(&app, path, &bad).await;
+    r.expect(422);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "intervention_field",
+            "partners[0].country",
+            "partners[0].eu_funding",
+            "partners[0].nuts_code",
+            "project_url"
+        ],
+        "{}",
+        r.text
+    );
+    let mut bad = body.clone();
+    bad["fund"] = json!("marshall_plan");
+    put(&app, path, &bad).await.expect(422);
+    let mut bad = body.clone();
+    bad["partners"][0]["legal_status"] = json!("semi_public");
+    put(&app, path, &bad).await.expect(422);
+    assert_eq!(app.snapshot(), before);
+}

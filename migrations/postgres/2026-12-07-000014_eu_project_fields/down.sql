@@ -1,0 +1,11 @@
+ALTER TABLE project_partners DROP COLUMN eu_funding_currency;
+ALTER TABLE project_partners DROP COLUMN eu_funding_minor;
+ALTER TABLE project_partners DROP COLUMN legal_status;
+ALTER TABLE project_partners DROP COLUMN nuts_code;
+ALTER TABLE project_partners DROP COLUMN country;
+ALTER TABLE projects DROP COLUMN summary_en;
+ALTER TABLE projects DROP COLUMN summary_sv;
+ALTER TABLE projects DROP COLUMN title_en;
+ALTER TABLE projects DROP COLUMN project_url;
+ALTER TABLE projects DROP COLUMN intervention_field;
+ALTER TABLE projects DROP COLUMN fund;
