@@ -41,6 +41,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("activities", 4),
     ("projects", 4),
     ("organisations", 4),
+    ("programmes", 4),
     ("memberships", 4),
     ("evaluations", 4),
     ("reports", 4),

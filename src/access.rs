@@ -55,9 +55,11 @@ pub enum Action {
     AdoptSomeDocument,
     /// Start a new draft version of an adopted document.
     ReviseDocument,
-    /// Create, edit or delete activities, projects and organisations.
+    /// Create, edit or delete activities, projects, programmes and organisations (the row
+    /// "create / edit activities, projects, organisations": a programme is running work).
     EditRunningWork,
-    /// Create or replace a project or organisation by its external id (integrators' way in).
+    /// Create or replace a project, programme or organisation by its external id (integrators'
+    /// way in).
     UpsertByExternalId,
     /// Prepare a membership: create it or edit its description, without deciding anything.
     DraftMembership,
@@ -174,7 +176,9 @@ pub fn describe(action: Action) -> String {
         Action::AdoptDocument(body) => format!("adopting a document the {} decides", body.as_str()),
         Action::AdoptSomeDocument => "adopting a document".into(),
         Action::ReviseDocument => "starting a revision of a document".into(),
-        Action::EditRunningWork => "changing activities, projects or organisations".into(),
+        Action::EditRunningWork => {
+            "changing activities, projects, programmes or organisations".into()
+        }
         Action::UpsertByExternalId => "writing a record by its external id".into(),
         Action::DraftMembership => "preparing a membership".into(),
         Action::DecideMembership => {

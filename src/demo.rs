@@ -4,7 +4,7 @@
 //! demo data ("[DEMO]" in its name or title, and external ids under the `demo` scheme) and is
 //! written through the ordinary write path by the actor `seed-demo`.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use rand::{rngs::StdRng, seq::IndexedRandom, RngExt, SeedableRng};
 
@@ -26,6 +26,7 @@ use crate::{
     },
     model::Money,
     organisations::{Organisation, OrganisationInput, OrganisationKind},
+    programmes::{Priority, Programme, ProgrammeInput, SpecificObjective},
     projects::{Fund, Partner, PartnerRole, Project, ProjectInput, ProjectStatus},
 };
 
@@ -68,16 +69,36 @@ const PLACES: &[&str] = &[
     "Östersjöregionen",
     "Nordkalotten",
 ];
-const PROGRAMMES: &[&str] = &[
-    "Interreg Aurora",
-    "Interreg Europe",
-    "Interreg Östersjön",
-    "Horisont Europa",
-    "Erasmus+",
-    "Kreativa Europa",
-    "LIFE",
-    "Regionalfonden Mellersta Norrland",
-    "ESF+",
+/// Programmes (name, fund) with two priorities each, their objectives numbered.
+const PROGRAMMES: &[(&str, Option<Fund>)] = &[
+    ("Interreg Aurora", Some(Fund::Erdf)),
+    ("Interreg Europe", Some(Fund::Erdf)),
+    ("Interreg Östersjön", Some(Fund::Erdf)),
+    ("Horisont Europa", None),
+    ("Erasmus+", None),
+    ("Kreativa Europa", None),
+    ("LIFE", None),
+    ("Regionalfonden Mellersta Norrland", Some(Fund::Erdf)),
+    ("ESF+", Some(Fund::EsfPlus)),
+];
+const PRIORITIES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Ett smartare Europa",
+        &[
+            ("RSO1.1", "Forsknings- och innovationskapacitet"),
+            (
+                "RSO1.3",
+                "Hållbar tillväxt och konkurrenskraft i små och medelstora företag",
+            ),
+        ],
+    ),
+    (
+        "Ett grönare Europa",
+        &[
+            ("RSO2.1", "Energieffektivitet"),
+            ("RSO2.4", "Klimatanpassning och katastrofförebyggande"),
+        ],
+    ),
 ];
 const PARTNERS: &[(&str, OrganisationKind, &str)] = &[
     (
@@ -153,6 +174,7 @@ pub fn check_only_demo(conn: &mut DbConnection, force: bool) -> ApiResult<()> {
 #[derive(Debug, Default)]
 pub struct Counts {
     pub organisations: usize,
+    pub programmes: usize,
     pub documents: usize,
     pub activities: usize,
     pub projects: usize,
@@ -321,6 +343,50 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
     .concat();
     n.organisations = orgs.len();
 
+    // Programmes, each with the same two priorities.
+    let programmes: Vec<(String, Vec<&str>)> = db::transaction(&mut conn, |conn| {
+        PROGRAMMES
+            .iter()
+            .map(|(name, fund)| {
+                let priorities: Vec<Priority> = PRIORITIES
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (name, objectives))| Priority {
+                        code: (k + 1).to_string(),
+                        name: (*name).into(),
+                        specific_objectives: objectives
+                            .iter()
+                            .map(|(code, name)| SpecificObjective {
+                                code: (*code).into(),
+                                name: (*name).into(),
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                let p = Programme::create(
+                    conn,
+                    &actor,
+                    ProgrammeInput {
+                        name: format!("[DEMO] {name}"),
+                        fund: *fund,
+                        period: Some("2021-2027".into()),
+                        managing_authority: None,
+                        priorities,
+                        notes: None,
+                        source_updated_at: None,
+                        external_ids: vec![],
+                    },
+                )?;
+                let codes = PRIORITIES
+                    .iter()
+                    .flat_map(|(_, o)| o.iter().map(|(code, _)| *code))
+                    .collect();
+                Ok((p.id, codes))
+            })
+            .collect()
+    })?;
+    n.programmes = programmes.len();
+
     // One action plan a year, 2021-2027: drafts here, adopted once their activities are in
     // (an adopted plan's activities change only through a revision).
     let mut plans = Vec::new();
@@ -356,6 +422,7 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
             .iter()
             .map(|&i| {
                 let theme = *pick(&mut rng, THEMES);
+                let programme = pick(&mut rng, &programmes);
                 let place = *pick(&mut rng, PLACES);
                 let start = date(&mut rng, 2019, 2027);
                 let months = rng.random_range(12..=48);
@@ -392,17 +459,10 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
                         "Projektet stärker samarbetet kring {} i {place}.",
                         theme.to_lowercase()
                     )),
-                    programme: Some(pick(&mut rng, PROGRAMMES).to_string()),
-                    programme_period: Some(
-                        if start.year() >= 2021 {
-                            "2021-2027"
-                        } else {
-                            "2014-2020"
-                        }
-                        .into(),
-                    ),
+                    programme_id: Some(programme.0.clone()),
+                    programme_external_id: None,
                     call: Some(format!("Utlysning {}", rng.random_range(1..=6))),
-                    specific_objective: None,
+                    specific_objective: Some((*pick(&mut rng, &programme.1)).into()),
                     responsible_unit: None,
                     notes: None,
                     source_updated_at: None,

@@ -28,6 +28,7 @@ pub mod model;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;
+pub mod programmes;
 pub mod projects;
 pub mod reports;
 pub mod responses;

@@ -36,17 +36,24 @@ impl Checks {
         }
         let mut schemes = std::collections::HashSet::new();
         for (i, e) in ids.iter().enumerate() {
-            if !is_scheme(&e.scheme) {
-                self.add(
-                    format!("{field}[{i}].scheme"),
-                    "must be 1-32 lowercase letters, digits, - or _",
-                );
-            }
-            self.external_id_value(&format!("{field}[{i}].value"), &e.value);
+            self.external_id(&format!("{field}[{i}]"), e);
             if !schemes.insert(e.scheme.as_str()) {
                 self.add(format!("{field}[{i}].scheme"), "only one id per scheme");
             }
         }
+    }
+}
+
+impl Checks {
+    /// A well-formed external id.
+    pub fn external_id(&mut self, field: &str, e: &ExternalId) {
+        if !is_scheme(&e.scheme) {
+            self.add(
+                format!("{field}.scheme"),
+                "must be 1-32 lowercase letters, digits, - or _",
+            );
+        }
+        self.external_id_value(&format!("{field}.value"), &e.value);
     }
 }
 

@@ -60,6 +60,7 @@ string_enum!(
         Document => "document",
         Goal => "goal",
         Organisation => "organisation",
+        Programme => "programme",
         Activity => "activity",
         Project => "project",
         Membership => "membership",

@@ -16,6 +16,8 @@ use crate::{
 
 const FLAG: &str = "seed.policy_2018";
 const ORGANISATIONS_FLAG: &str = "seed.organisations_2018";
+/// Projects' free-text programmes mapped to programmes (migration 000015).
+const PROGRAMMES_FLAG: &str = "migrate.programmes_from_text";
 
 /// The goal areas of the policy's *Mål*, each with its goals.
 pub const GOAL_AREAS: &[(&str, &[&str])] = &[
@@ -55,7 +57,10 @@ pub const PRIORITY_AREAS: &[&str] = &[
 /// Loads everything the service ships with, each part once.
 pub fn load_shipped(conn: &mut DbConnection) -> Result<(), ApiError> {
     once(conn, FLAG, insert_policy)?;
-    once(conn, ORGANISATIONS_FLAG, insert_organisations)
+    once(conn, ORGANISATIONS_FLAG, insert_organisations)?;
+    once(conn, PROGRAMMES_FLAG, |conn| {
+        crate::projects::legacy_programme::map_to_programmes(conn, &Actor::system())
+    })
 }
 
 /// Runs `load` in one transaction unless `flag` says it ran before.

@@ -147,13 +147,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    programmes (id) {
+        id -> Text,
+        name -> Text,
+        fund -> Nullable<Text>,
+        period -> Nullable<Text>,
+        managing_authority -> Nullable<Text>,
+        priorities -> Text,
+        notes -> Nullable<Text>,
+        source_updated_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     projects (id) {
         id -> Text,
         acronym -> Nullable<Text>,
         title -> Text,
         description -> Nullable<Text>,
-        programme -> Nullable<Text>,
-        programme_period -> Nullable<Text>,
+        programme_id -> Nullable<Text>,
         call -> Nullable<Text>,
         specific_objective -> Nullable<Text>,
         status -> Text,
@@ -269,6 +285,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     activities,
+    programmes,
     projects,
     project_partners,
     memberships,

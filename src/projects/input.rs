@@ -1,26 +1,12 @@
 //! A project's writable fields, each owned by the source (an integrator's system) or by the
-//! region, and the fund it is co-financed by.
+//! region.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Partner, PartnerRole, ProjectStatus};
-use crate::{links::ExternalId, model::Money, string_enum};
-
-string_enum!(
-    /// The EU fund that co-finances a project.
-    Fund {
-        Erdf => "erdf",
-        EsfPlus => "esf_plus",
-        Jtf => "jtf",
-        Cf => "cf",
-        Emfaf => "emfaf",
-        Ipa => "ipa",
-        Ndici => "ndici",
-        Other => "other",
-    }
-);
+use crate::{links::ExternalId, model::Money, programmes::Fund};
 
 /// The writable fields of a project. Each is owned either by the source (the integrator's
 /// system: an upsert by external id writes it) or by the region (an upsert keeps it as it is);
@@ -58,17 +44,22 @@ pub struct ProjectInput {
     /// Region-owned: the region's own description of the project. At most 20 000 characters.
     #[serde(default)]
     pub description: Option<String>,
-    /// Source-owned. E.g. `Interreg Aurora`.
+    /// Source-owned. The programme financing the project (`/v1/programmes`). A write may name
+    /// it by `programme_external_id` instead.
     #[serde(default)]
-    pub programme: Option<String>,
-    /// Source-owned. E.g. `2021-2027`.
-    #[serde(default)]
-    pub programme_period: Option<String>,
-    /// Source-owned.
+    pub programme_id: Option<String>,
+    /// Only in a write, instead of `programme_id`: the programme holding this external id, e.g.
+    /// its CCI code `{"scheme": "cci", "value": "2021TC16RFTN001"}`. An unknown one is a 422
+    /// naming it; the record keeps the programme's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme_external_id: Option<ExternalId>,
+    /// Source-owned. The call for proposals, at most 200 characters.
     #[serde(default)]
     pub call: Option<String>,
-    /// Source-owned.
+    /// Source-owned. The code of the programme's specific objective the project falls under,
+    /// e.g. `RSO1.1`: one the programme lists, when it lists any. At most 20 characters.
     #[serde(default)]
+    #[schema(example = "RSO1.1")]
     pub specific_objective: Option<String>,
     /// Source-owned. Default `pipeline`.
     #[serde(default = "pipeline")]

@@ -2,10 +2,12 @@
 //! budgets, NUTS regions, goal links and external ids for the systems integrators sync with.
 
 mod input;
+pub mod legacy_programme;
 mod partners;
 pub mod routes;
 
-pub use input::{Fund, ProjectInput, REGION_OWNED};
+pub use crate::programmes::Fund;
+pub use input::{ProjectInput, REGION_OWNED};
 pub use partners::{LegalStatus, Partner};
 
 use std::collections::HashMap;
@@ -26,7 +28,9 @@ use crate::{
     goals,
     links::{self, ExternalId},
     model::{new_id, now, utc, Checks, Money},
-    organisations, string_enum, versioned_store,
+    organisations,
+    programmes::{self, Programme},
+    string_enum, versioned_store,
 };
 
 string_enum!(
@@ -112,8 +116,7 @@ pub struct Row {
     acronym: Option<String>,
     title: String,
     description: Option<String>,
-    programme: Option<String>,
-    programme_period: Option<String>,
+    programme_id: Option<String>,
     call: Option<String>,
     specific_objective: Option<String>,
     status: String,
@@ -153,8 +156,7 @@ impl Row {
             acronym: p.acronym.clone(),
             title: p.title.clone(),
             description: p.description.clone(),
-            programme: p.programme.clone(),
-            programme_period: p.programme_period.clone(),
+            programme_id: p.programme_id.clone(),
             call: p.call.clone(),
             specific_objective: p.specific_objective.clone(),
             status: p.status.as_str().into(),
@@ -263,8 +265,8 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
                     acronym: r.acronym,
                     title: r.title,
                     description: r.description,
-                    programme: r.programme,
-                    programme_period: r.programme_period,
+                    programme_id: r.programme_id,
+                    programme_external_id: None,
                     call: r.call,
                     specific_objective: r.specific_objective,
                     planned_start: r.planned_start,
@@ -293,7 +295,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> ApiResult<Vec<Project>> 
 #[derive(Clone)]
 pub struct Filter {
     pub status: Option<ProjectStatus>,
-    pub programme: Option<String>,
+    pub programme_id: Option<String>,
     pub region_role: Option<PartnerRole>,
     pub goal_id: Option<String>,
     pub priority_area_id: Option<String>,
@@ -309,8 +311,8 @@ crate::page_query!(Filter, projects, Row, |q, f| {
     if let Some(s) = f.status {
         q = q.filter(projects::status.eq(s.as_str()));
     }
-    if let Some(p) = &f.programme {
-        q = q.filter(projects::programme.eq(p.clone()));
+    if let Some(p) = &f.programme_id {
+        q = q.filter(projects::programme_id.eq(p.clone()));
     }
     if let Some(r) = f.region_role {
         q = q.filter(projects::region_role.eq(r.as_str()));
@@ -346,6 +348,36 @@ crate::page_query!(Filter, projects, Row, |q, f| {
     }
 });
 
+/// What the input names by external id (partners, the programme), given by internal id: 422
+/// naming each unknown one.
+fn resolve(conn: &mut DbConnection, i: &mut ProjectInput) -> ApiResult<()> {
+    let programme = match i.programme_external_id.take() {
+        Some(e) => match links::find_by_external_id(conn, Programme::TYPE, &e.scheme, &e.value)? {
+            Some(id) => {
+                i.programme_id = Some(id);
+                None
+            }
+            None => Some(FieldError::new(
+                "programme_external_id",
+                format!(
+                    "no programme has {}:{}; upsert it first (PUT /v1/programmes/by-external-id/{}/{})",
+                    e.scheme, e.value, e.scheme, e.value
+                ),
+            )),
+        },
+        None => None,
+    };
+    match (partners::resolve(conn, i), programme) {
+        (r, None) => r,
+        (Ok(()), Some(e)) => Err(ApiError::Validation(vec![e])),
+        (Err(ApiError::Validation(mut errors)), Some(e)) => {
+            errors.insert(0, e);
+            Err(ApiError::Validation(errors))
+        }
+        (Err(e), Some(_)) => Err(e),
+    }
+}
+
 /// The references `i` sets that `before` (the record before an update) did not hold.
 fn check_refs(
     conn: &mut DbConnection,
@@ -361,6 +393,28 @@ fn check_refs(
                 format!("partners[{n}].organisation_id"),
                 "no organisation with this id",
             ));
+        }
+    }
+    let same_programme = before.is_some_and(|b| {
+        b.programme_id == i.programme_id && b.specific_objective == i.specific_objective
+    });
+    if let (Some(id), false) = (&i.programme_id, same_programme) {
+        match programmes::find(conn, id)? {
+            None => errors.push(FieldError::new("programme_id", "no programme with this id")),
+            Some(p) => {
+                if let Some(code) = &i.specific_objective {
+                    let listed = p
+                        .priorities
+                        .iter()
+                        .any(|p| !p.specific_objectives.is_empty());
+                    if listed && !p.has_objective(code) {
+                        errors.push(FieldError::new(
+                            "specific_objective",
+                            format!("programme {id} lists no specific objective {code}"),
+                        ));
+                    }
+                }
+            }
         }
     }
     errors.extend(goals::check_goal_links(
@@ -490,14 +544,21 @@ impl Entity for Project {
             200,
         );
         c.text("notes", i.notes.as_deref(), false, 20_000);
-        c.text("programme", i.programme.as_deref(), false, 200);
-        c.text("programme_period", i.programme_period.as_deref(), false, 50);
+        match (&i.programme_id, &i.programme_external_id) {
+            (Some(_), Some(_)) => c.add(
+                "programme_id",
+                "give programme_id or programme_external_id, not both",
+            ),
+            (Some(id), None) => c.text("programme_id", Some(id), true, 64),
+            (None, Some(e)) => c.external_id("programme_external_id", e),
+            (None, None) => {}
+        }
         c.text("call", i.call.as_deref(), false, 200);
         c.text(
             "specific_objective",
             i.specific_objective.as_deref(),
             false,
-            500,
+            20,
         );
         c.money("total_budget", i.total_budget.as_ref());
         c.money("eu_funding", i.eu_funding.as_ref());
@@ -552,7 +613,7 @@ impl Entity for Project {
         before: &Self,
         mut i: ProjectInput,
     ) -> ApiResult<Self> {
-        partners::resolve(conn, &mut i)?;
+        resolve(conn, &mut i)?;
         check_refs(conn, &i, Some(before))?;
         let after = Project {
             fields: normalised(i),
@@ -596,13 +657,13 @@ impl ExternallyKeyed for Project {
         &mut input.external_ids
     }
     fn resolve(conn: &mut DbConnection, input: &mut ProjectInput) -> ApiResult<()> {
-        partners::resolve(conn, input)
+        resolve(conn, input)
     }
 }
 
 impl crate::crud::Creatable for Project {
     fn create(conn: &mut DbConnection, actor: &Actor, mut i: ProjectInput) -> ApiResult<Self> {
-        partners::resolve(conn, &mut i)?;
+        resolve(conn, &mut i)?;
         check_refs(conn, &i, None)?;
         let t = utc(now());
         let p = Project {

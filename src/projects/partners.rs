@@ -76,13 +76,7 @@ pub(super) fn check(c: &mut Checks, partners: &[Partner]) {
             ),
             Some(e) => {
                 let field = format!("partners[{n}].organisation_external_id");
-                if !crate::links::is_scheme(&e.scheme) {
-                    c.add(
-                        format!("{field}.scheme"),
-                        "must be 1-32 lowercase letters, digits, - or _",
-                    );
-                }
-                c.external_id_value(&format!("{field}.value"), &e.value);
+                c.external_id(&field, e);
                 if !external.insert(e) {
                     c.add(field, "is listed twice");
                 }

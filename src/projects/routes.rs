@@ -15,8 +15,8 @@ use crate::{
 pub struct ProjectListQuery {
     #[param(value_type = Option<ProjectStatus>)]
     status: Option<String>,
-    /// Only projects of this programme, e.g. `Interreg Aurora`.
-    programme: Option<String>,
+    /// Only projects financed under this programme (its id).
+    programme_id: Option<String>,
     /// Only projects where the region has this role.
     #[param(value_type = Option<PartnerRole>)]
     region_role: Option<String>,
@@ -66,7 +66,7 @@ pub async fn list_projects(
             .as_deref()
             .map(|s| ProjectStatus::from_query("status", s))
             .transpose()?,
-        programme: q.programme,
+        programme_id: q.programme_id,
         region_role: q
             .region_role
             .as_deref()
@@ -87,7 +87,7 @@ pub async fn list_projects(
     let scope = format!(
         "projects|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         filter.status,
-        filter.programme,
+        filter.programme_id,
         filter.region_role,
         filter.goal_id,
         filter.priority_area_id,

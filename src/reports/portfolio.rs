@@ -17,7 +17,11 @@ use super::{opt, Format, Table};
 use crate::{
     access::Action,
     auth::Caller,
-    db::{self, schema::goals, DbConnection},
+    db::{
+        self,
+        schema::{goals, programmes},
+        DbConnection,
+    },
     error::ApiResult,
     model::Money,
     responses::errors::*,
@@ -38,9 +42,9 @@ pub struct CurrencyTotals {
 /// One value of a breakdown.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PortfolioGroup {
-    /// The programme, status, priority area id or role; null for projects without one.
+    /// The programme id, status, priority area id or role; null for projects without one.
     pub key: Option<String>,
-    /// The priority area's title (priority areas only).
+    /// The programme's name or the priority area's title (those two only).
     pub label: Option<String>,
     /// Live projects in this group.
     pub projects: i64,
@@ -171,27 +175,37 @@ fn build(conn: &mut DbConnection) -> ApiResult<PortfolioReport> {
         amounts: amounts(sums),
     };
     let mut by_priority_area = groups(breakdown(conn, "l.target")?);
-    let ids: Vec<String> = by_priority_area
-        .iter()
-        .filter_map(|g| g.key.clone())
-        .collect();
-    let titles: BTreeMap<String, String> = goals::table
-        .filter(goals::id.eq_any(&ids))
+    let titles = goals::table
+        .filter(goals::id.eq_any(keys(&by_priority_area)))
         .select((goals::id, goals::title))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
-    for g in &mut by_priority_area {
-        g.label = g.key.as_ref().and_then(|k| titles.get(k).cloned());
-    }
+        .load::<(String, String)>(conn)?;
+    label(&mut by_priority_area, titles);
+    let mut by_programme = groups(breakdown(conn, "p.programme_id")?);
+    let names = programmes::table
+        .filter(programmes::id.eq_any(keys(&by_programme)))
+        .select((programmes::id, programmes::name))
+        .load::<(String, String)>(conn)?;
+    label(&mut by_programme, names);
     Ok(PortfolioReport {
         generated_at: crate::model::utc(crate::model::now()),
         total,
-        by_programme: groups(breakdown(conn, "p.programme")?),
+        by_programme,
         by_status: groups(by_status),
         by_priority_area,
         by_region_role: groups(breakdown(conn, "p.region_role")?),
     })
+}
+
+fn keys(groups: &[PortfolioGroup]) -> Vec<String> {
+    groups.iter().filter_map(|g| g.key.clone()).collect()
+}
+
+/// Labels each group with the name its key has in `names`.
+fn label(groups: &mut [PortfolioGroup], names: Vec<(String, String)>) {
+    let names: BTreeMap<String, String> = names.into_iter().collect();
+    for g in groups {
+        g.label = g.key.as_ref().and_then(|k| names.get(k).cloned());
+    }
 }
 
 fn table(r: &PortfolioReport) -> Table {

@@ -205,6 +205,11 @@ enum Work {
     PatchOrganisation,
     DeleteOrganisation,
     UpsertOrganisation,
+    CreateProgramme,
+    PatchProgramme,
+    DeleteProgramme,
+    UpsertProgramme,
+    BulkUpsertProgrammes,
     CreateActivity,
     PatchActivity,
     DeleteActivity,
@@ -230,7 +235,10 @@ enum Work {
 fn work_allowed(w: Work) -> &'static [&'static str] {
     match w {
         Work::List(_) => ALL,
-        Work::UpsertOrganisation | Work::UpsertProject => &["board", "officer", "integrator"],
+        Work::UpsertOrganisation
+        | Work::UpsertProject
+        | Work::UpsertProgramme
+        | Work::BulkUpsertProgrammes => &["board", "officer", "integrator"],
         Work::DecideMembershipStatus
         | Work::EndMembership
         | Work::DeleteMembership
@@ -247,6 +255,10 @@ async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
             "board",
             json!({"name": "Org", "kind": "network"}),
         )
+        .await
+        .body);
+    let programme = id(&app
+        .post("/v1/programmes", "board", json!({"name": "Program"}))
         .await
         .body);
     let plan = app.draft("action_plan", "Plan").await;
@@ -330,6 +342,11 @@ async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
         Work::PatchOrganisation => app.patch(&format!("/v1/organisations/{org}"), role, json!({"name": "Nytt namn"})).await,
         Work::DeleteOrganisation => app.delete(&format!("/v1/organisations/{lone_org}"), role).await,
         Work::UpsertOrganisation => put("/v1/organisations/by-external-id/keep/K1".into(), json!({"name": "Ext", "kind": "ngo"})).await,
+        Work::CreateProgramme => app.post("/v1/programmes", role, json!({"name": "Nytt", "fund": "erdf"})).await,
+        Work::PatchProgramme => app.patch(&format!("/v1/programmes/{programme}"), role, json!({"period": "2021-2027"})).await,
+        Work::DeleteProgramme => app.delete(&format!("/v1/programmes/{programme}"), role).await,
+        Work::UpsertProgramme => put("/v1/programmes/by-external-id/cci/2021TC16RFTN001".into(), json!({"name": "Aurora"})).await,
+        Work::BulkUpsertProgrammes => app.post("/v1/programmes/bulk-upsert", role, json!({"items": [{"external_id": {"scheme": "cci", "value": "2021TC16RFTN001"}, "record": {"name": "Aurora"}}]})).await,
         Work::CreateActivity => app.post("/v1/activities", role, json!({"document_id": id(&plan), "kind": "eu_advocacy", "title": "B"})).await,
         Work::PatchActivity => app.patch(&format!("/v1/activities/{activity}"), role, json!({"status": "ongoing"})).await,
         Work::DeleteActivity => app.delete(&format!("/v1/activities/{activity}"), role).await,
@@ -359,6 +376,7 @@ pub async fn matrix_for_the_running_work(app: TestApp) {
     use Work::*;
     let mut acts = vec![
         List("/v1/organisations"),
+        List("/v1/programmes"),
         List("/v1/activities"),
         List("/v1/projects"),
         List("/v1/memberships"),
@@ -369,6 +387,11 @@ pub async fn matrix_for_the_running_work(app: TestApp) {
         PatchOrganisation,
         DeleteOrganisation,
         UpsertOrganisation,
+        CreateProgramme,
+        PatchProgramme,
+        DeleteProgramme,
+        UpsertProgramme,
+        BulkUpsertProgrammes,
         CreateActivity,
         PatchActivity,
         DeleteActivity,

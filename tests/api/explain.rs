@@ -56,6 +56,7 @@ const LARGE: &[&str] = &[
     "goals",
     "goal_serves",
     "organisations",
+    "programmes",
     "activities",
     "projects",
     "project_partners",
@@ -348,7 +349,7 @@ pub async fn writes_keep_their_statements_prepared(app: TestApp) {
             "/v1/projects",
             json!({"title": "Tom", "status": "pipeline", "region_role": "partner"}),
             json!({"title": "Full", "status": "implementation", "region_role": "lead_partner",
-                   "acronym": "FULL", "description": "Beskrivning", "programme": "Interreg Aurora",
+                   "acronym": "FULL", "description": "Beskrivning", "call": "Utlysning 1",
                    "planned_start": "2027-01-01", "planned_end": "2028-12-31"}),
             "description",
         ),
@@ -436,7 +437,18 @@ pub async fn every_read_uses_an_index(app: TestApp) {
     let mut orgs = Vec::new();
     let mut projects = Vec::new();
     let mut memberships = Vec::new();
+    let mut programmes = Vec::new();
     for i in 0..2 {
+        let p = app
+            .post(
+                "/v1/programmes",
+                "officer",
+                json!({"name": format!("Program {i}"), "fund": "erdf",
+            "external_ids": [{"scheme": "cci", "value": format!("2021TC16RFTN00{i}")}]}),
+            )
+            .await;
+        p.expect(201);
+        programmes.push(id(&p.body));
         let o = app
             .post(
                 "/v1/organisations",
@@ -456,7 +468,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         .await
         .expect(201);
         let p = app.post("/v1/projects", "officer", json!({"title": format!("P{i}"), "status": "implementation", "region_role": "partner",
-            "programme": "Interreg Aurora", "goal_ids": [id(&policy_goal)], "partners": [{"organisation_id": orgs[i], "role": "partner"}],
+            "programme_id": programmes[i], "goal_ids": [id(&policy_goal)], "partners": [{"organisation_id": orgs[i], "role": "partner"}],
             "external_ids": [{"scheme": "kohesio", "value": format!("p{i}")}]})).await;
         p.expect(201);
         projects.push(id(&p.body));
@@ -488,6 +500,10 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         "/v1/organisations?country=SE".into(),
         "/v1/organisations?external_id_scheme=crm&external_id_value=o1".into(),
         format!("/v1/organisations?updated_since={since}"),
+        "/v1/programmes".into(),
+        "/v1/programmes?fund=erdf".into(),
+        "/v1/programmes?external_id_scheme=cci&external_id_value=2021TC16RFTN001".into(),
+        format!("/v1/programmes?updated_since={since}"),
         "/v1/activities".into(),
         format!("/v1/activities?document_id={plan_id}"),
         "/v1/activities?year=2027".into(),
@@ -498,7 +514,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         format!("/v1/activities?updated_since={since}"),
         "/v1/projects".into(),
         "/v1/projects?status=implementation".into(),
-        "/v1/projects?programme=Interreg%20Aurora".into(),
+        format!("/v1/projects?programme_id={}", programmes[0]),
         "/v1/projects?region_role=partner".into(),
         format!("/v1/projects?goal_id={goal}"),
         format!("/v1/projects?priority_area_id={goal}"),
@@ -556,6 +572,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         format!("/v1/documents/{plan_id}"),
         format!("/v1/goals/{goal}"),
         format!("/v1/organisations/{org}"),
+        format!("/v1/programmes/{}", programmes[0]),
         format!("/v1/projects/{project}"),
         format!("/v1/memberships/{membership}"),
     ] {

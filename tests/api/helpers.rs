@@ -389,6 +389,7 @@ impl TestApp {
             goals,
             goal_serves,
             organisations,
+            programmes,
             activities,
             projects,
             project_partners,
@@ -417,6 +418,7 @@ impl TestApp {
             documents,
             goals,
             organisations,
+            programmes,
             activities,
             projects,
             memberships,
@@ -460,6 +462,13 @@ impl TestApp {
             ))
             .load(&mut c)
             .unwrap()
+    }
+
+    /// Runs SQL on the test's database directly (to set up what the API cannot write).
+    pub fn exec(&self, sql: &str) -> usize {
+        let pool = db::build_pool(&self.db.url, 1);
+        let mut c = pool.get().expect("db");
+        diesel::sql_query(sql).execute(&mut c).expect(sql)
     }
 
     /// Change events for a resource: (op, version, data).

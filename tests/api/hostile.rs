@@ -28,6 +28,12 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
         )
         .await
         .body);
+    let programme_body = json!({"name": "Program", "fund": "erdf", "period": "2021-2027",
+        "priorities": [{"code": "1", "name": "P", "specific_objectives": [{"code": "RSO1.1", "name": "O"}]}]});
+    let programme = id(&app
+        .post("/v1/programmes", "board", programme_body.clone())
+        .await
+        .body);
     let activity = id(&app
         .post(
             "/v1/activities",
@@ -144,6 +150,30 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
             "/v1/organisations/by-external-id/keep/x1".into(),
             "integrator",
             org_body.clone(),
+        ),
+        (
+            p.clone(),
+            "/v1/programmes".into(),
+            "officer",
+            programme_body.clone(),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/programmes/{programme}"),
+            "officer",
+            json!({"name": "N", "managing_authority": "M"}),
+        ),
+        (
+            Method::PUT,
+            "/v1/programmes/by-external-id/cci/2021TC16RFTN009".into(),
+            "integrator",
+            programme_body.clone(),
+        ),
+        (
+            p.clone(),
+            "/v1/programmes/bulk-upsert".into(),
+            "integrator",
+            json!({"items": [{"external_id": {"scheme": "cci", "value": "2021SE16RFPR001"}, "record": {"name": "N"}}]}),
         ),
         (
             p.clone(),
@@ -448,7 +478,7 @@ pub async fn metacharacters_round_trip_on_every_resource(app: TestApp) {
     // Metacharacters in filters are values, never SQL.
     let r = app
         .get(
-            "/v1/projects?programme=x%27%20OR%20%271%27%3D%271",
+            "/v1/projects?programme_id=x%27%20OR%20%271%27%3D%271",
             "reader",
         )
         .await;
@@ -460,10 +490,10 @@ pub async fn metacharacters_round_trip_on_every_resource(app: TestApp) {
         .await
         .expect(404);
     let r = app
-        .get("/v1/projects?limit=5&programme=a%00b", "reader")
+        .get("/v1/projects?limit=5&programme_id=a%00b", "reader")
         .await;
     r.expect(422);
-    assert_eq!(r.body["errors"][0]["field"], "programme", "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "programme_id", "{}", r.body);
     let r = app
         .get(
             "/v1/reports/goal-fulfilment?document=%C3%BB%00%11",
@@ -492,8 +522,8 @@ pub async fn control_characters_are_refused_naming_the_field(app: TestApp) {
         ),
         (
             "/v1/projects",
-            json!({"title": "Ett", "region_role": "partner", "programme": "a\tb"}),
-            "programme",
+            json!({"title": "Ett", "region_role": "partner", "call": "a\tb"}),
+            "call",
         ),
         (
             "/v1/projects",

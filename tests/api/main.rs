@@ -24,6 +24,7 @@ mod openapi;
 mod organisations;
 mod outage;
 mod pipeline;
+mod programmes;
 mod projects;
 mod replicas;
 mod reports;
@@ -102,6 +103,10 @@ fn main() {
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
         organisations::updated_since_pages_in_change_order,
+        programmes::crud_and_validation,
+        programmes::upsert_by_cci_keeps_the_regions_fields,
+        programmes::projects_point_at_a_programme_and_its_objective,
+        programmes::free_text_programmes_become_records,
         traceability::audit_trail_read_filters_and_refusals,
         traceability::audit_trail_and_register_are_append_only_in_the_database,
         traceability::decision_register,

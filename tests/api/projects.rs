@@ -20,9 +20,25 @@ pub async fn crud_money_partners_and_filters(app: TestApp) {
     let (goals, areas) = crate::activities::policy_goals(&app).await;
     let lapland = organisation(&app, "Regional Council of Lapland").await;
     let nordland = organisation(&app, "Nordland fylkeskommune").await;
+    let aurora = id(&app
+        .post(
+            "/v1/programmes",
+            "officer",
+            json!({"name": "Interreg Aurora", "period": "2021-2027"}),
+        )
+        .await
+        .body);
+    let horizon = id(&app
+        .post(
+            "/v1/programmes",
+            "officer",
+            json!({"name": "Horisont Europa"}),
+        )
+        .await
+        .body);
     let body = json!({
         "acronym": "NORDHEALTH", "title": "Nordisk samverkan kring glesbygdsvård",
-        "programme": "Interreg Aurora", "programme_period": "2021-2027", "call": "Call 1",
+        "programme_id": aurora, "call": "Call 1",
         "specific_objective": "RSO1.1", "status": "implementation", "region_role": "lead_partner",
         "partners": [{"organisation_id": lapland, "role": "partner", "budget_share": {"amount": "400000", "currency": "EUR"}},
                      {"organisation_id": nordland, "role": "associated_partner"}],
@@ -55,7 +71,7 @@ pub async fn crud_money_partners_and_filters(app: TestApp) {
     app.post(
         "/v1/projects",
         "board",
-        json!({"title": "Annat projekt", "region_role": "partner", "programme": "Horisont Europa"}),
+        json!({"title": "Annat projekt", "region_role": "partner", "programme_id": horizon}),
     )
     .await
     .expect(201);
@@ -73,7 +89,7 @@ pub async fn crud_money_partners_and_filters(app: TestApp) {
     );
     assert_eq!(
         count(
-            &app.get("/v1/projects?programme=Interreg%20Aurora", "reader")
+            &app.get(&format!("/v1/projects?programme_id={aurora}"), "reader")
                 .await
         ),
         1
@@ -303,7 +319,7 @@ pub async fn a_patch_checks_only_the_references_it_sets(app: TestApp) {
 
 pub async fn integrator_upsert(app: TestApp) {
     let path = "/v1/projects/by-external-id/kohesio/SE-2023-777";
-    let body = json!({"title": "Grön vätgas i Mittnorden", "region_role": "partner", "programme": "Interreg Aurora",
+    let body = json!({"title": "Grön vätgas i Mittnorden", "region_role": "partner", "call": "Call 2",
                       "external_ids": [{"scheme": "jems", "value": "AUR-7"}]});
     let r = app
         .send(
@@ -330,7 +346,7 @@ pub async fn integrator_upsert(app: TestApp) {
     assert_eq!(r.body["region_role"], "lead_partner");
     // The source's fields are replaced; the jems id, another scheme's, is the region's and
     // stays although not resent.
-    assert_eq!(r.body["programme"], Value::Null);
+    assert_eq!(r.body["call"], Value::Null);
     assert_eq!(
         r.body["external_ids"],
         json!([{"scheme": "jems", "value": "AUR-7"}, {"scheme": "kohesio", "value": "SE-2023-777"}])

@@ -455,6 +455,19 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
         .map(id)
         .collect();
     assert_eq!(areas.len(), 5);
+    let programme = |name: &str| {
+        let app = &app;
+        let name = name.to_string();
+        async move {
+            let r = app
+                .post("/v1/programmes", "officer", json!({"name": name}))
+                .await;
+            r.expect(201);
+            id(&r.body)
+        }
+    };
+    let aurora_id = programme("Interreg Aurora").await;
+    let horizon_id = programme("Horizon Europe").await;
     let project = |title: &str,
                    programme: Value,
                    status: &str,
@@ -462,14 +475,14 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
                    budget: Value,
                    eu: Value,
                    pa: Vec<&String>| {
-        json!({"title": title, "programme": programme, "status": status, "region_role": role,
+        json!({"title": title, "programme_id": programme, "status": status, "region_role": role,
                "total_budget": budget, "eu_funding": eu, "priority_area_ids": pa})
     };
     let money = |a: &str, c: &str| json!({"amount": a, "currency": c});
     for body in [
         project(
             "P1",
-            json!("Interreg Aurora"),
+            json!(aurora_id),
             "implementation",
             "lead_partner",
             money("1000000.10", "EUR"),
@@ -478,7 +491,7 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
         ),
         project(
             "P2",
-            json!("Interreg Aurora"),
+            json!(aurora_id),
             "implementation",
             "partner",
             money("0.20", "EUR"),
@@ -487,7 +500,7 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
         ),
         project(
             "P3",
-            json!("Interreg Aurora"),
+            json!(aurora_id),
             "pipeline",
             "partner",
             money("500000.50", "SEK"),
@@ -512,7 +525,7 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
             "officer",
             project(
                 "P5",
-                json!("Horizon Europe"),
+                json!(horizon_id),
                 "closed",
                 "partner",
                 money("99.00", "EUR"),
@@ -544,8 +557,10 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
             .cloned()
             .unwrap_or_else(|| panic!("{dim} {key} in {r}"))
     };
-    let aurora = group("by_programme", json!("Interreg Aurora"));
+    // By programme: its id, labelled with its name; a deleted project counts nowhere.
+    let aurora = group("by_programme", json!(aurora_id));
     assert_eq!(aurora["projects"], 3);
+    assert_eq!(aurora["label"], "Interreg Aurora");
     assert_eq!(
         aurora["amounts"][0]["total_budget"],
         money("1000000.30", "EUR")
@@ -557,7 +572,7 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .all(|g| g["key"] != "Horizon Europe"));
+        .all(|g| g["key"] != json!(horizon_id)));
     let impl_ = group("by_status", json!("implementation"));
     assert_eq!(impl_["projects"], 2);
     assert_eq!(impl_["amounts"][0]["eu_funding"], money("650000.05", "EUR"));
@@ -584,7 +599,11 @@ pub async fn project_portfolio_sums_exactly_per_currency(app: TestApp) {
     assert_eq!(find("total", "", "EUR")["total_budget"], "1000000.30");
     assert_eq!(find("total", "", "EUR")["eu_funding"], "650100.05");
     assert_eq!(find("total", "", "SEK")["total_budget"], "500000.50");
-    assert_eq!(find("programme", "Interreg Aurora", "EUR")["projects"], "3");
+    assert_eq!(find("programme", &aurora_id, "EUR")["projects"], "3");
+    assert_eq!(
+        find("programme", &aurora_id, "EUR")["label"],
+        "Interreg Aurora"
+    );
     assert_eq!(find("programme", "", "")["projects"], "1");
     assert_eq!(
         find("priority_area", &areas[0], "EUR")["label"],
@@ -707,12 +726,23 @@ pub async fn representatives_and_their_report_backs(app: TestApp) {
 /// accepts: the sums pass 64 bits and still come out exact, in JSON and in CSV.
 pub async fn project_portfolio_sums_the_largest_amounts_exactly(app: TestApp) {
     let max = "9999999999999.99";
+    app.send(
+        app.request(
+            Method::PUT,
+            "/v1/programmes/by-external-id/cci/2021TC16RFTN001",
+            Some("integrator"),
+        )
+        .json(&json!({"name": "Interreg Aurora", "fund": "erdf", "period": "2021-2027"})),
+    )
+    .await
+    .expect(201);
     for batch in 0..10 {
         let items: Vec<Value> = (0..1000)
             .map(|i| {
                 json!({"external_id": {"scheme": "jems", "value": format!("MAX-{batch}-{i}")},
                        "record": {"title": format!("Största {batch}-{i}"), "region_role": "partner",
-                                  "status": "implementation", "programme": "Interreg Aurora",
+                                  "status": "implementation",
+                                  "programme_external_id": {"scheme": "cci", "value": "2021TC16RFTN001"},
                                   "total_budget": {"amount": max, "currency": "EUR"},
                                   "eu_funding": {"amount": max, "currency": "EUR"}}})
             })
@@ -759,11 +789,15 @@ pub async fn project_portfolio_sums_the_largest_amounts_exactly(app: TestApp) {
 /// Every text cell is quoted, and a formula trigger is defused wherever a spreadsheet could
 /// start a cell: after a comma, a semicolon (Swedish Excel) or a tab inside the text as well.
 pub async fn csv_text_is_quoted_and_defused_after_every_delimiter(app: TestApp) {
-    for programme in ["x;=1+2;y", "a,@SUM(1)", "b; -1;-2+3"] {
+    for name in ["x;=1+2;y", "a,@SUM(1)", "b; -1;-2+3"] {
+        let programme = app
+            .post("/v1/programmes", "officer", json!({"name": name}))
+            .await;
+        programme.expect(201);
         app.post(
             "/v1/projects",
             "officer",
-            json!({"title": programme, "region_role": "partner", "programme": programme,
+            json!({"title": name, "region_role": "partner", "programme_id": id(&programme.body),
                    "total_budget": {"amount": "10.50", "currency": "EUR"}}),
         )
         .await
@@ -771,13 +805,13 @@ pub async fn csv_text_is_quoted_and_defused_after_every_delimiter(app: TestApp) 
     }
     let (r, rows) = csv(&app, "/v1/reports/project-portfolio").await;
     for cell in [
-        "\"programme\",\"x;'=1+2;y\",\"\",1,\"EUR\",10.50,0.00\r\n",
-        "\"programme\",\"a,'@SUM(1)\",",
-        "\"programme\",\"b; -1;'-2+3\",",
+        "\",\"x;'=1+2;y\",1,\"EUR\",10.50,0.00\r\n",
+        "\",\"a,'@SUM(1)\",1,",
+        "\",\"b; -1;'-2+3\",1,",
         "\"total\",\"\",\"\",3,\"EUR\",31.50,0.00\r\n",
     ] {
         assert!(r.text.contains(cell), "{cell:?} in {}", r.text);
     }
     assert!(r.text.starts_with("\"dimension\",\"key\","), "{}", r.text);
-    assert!(rows.iter().any(|r| r["key"] == "x;'=1+2;y"));
+    assert!(rows.iter().any(|r| r["label"] == "x;'=1+2;y"));
 }

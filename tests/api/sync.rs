@@ -30,7 +30,7 @@ async fn bulk(app: &TestApp, path: &str, items: Value) -> crate::helpers::Resp {
 }
 
 fn source(title: &str, at: &str) -> Value {
-    json!({"title": title, "acronym": "H2MN", "region_role": "partner", "programme": "Interreg Aurora",
+    json!({"title": title, "acronym": "H2MN", "region_role": "partner",
            "call": "Call 2", "total_budget": {"amount": "1000000", "currency": "EUR"},
            "nuts_codes": ["SE321"], "source_updated_at": at,
            // What a source may send that is not its own: kept once the region has its own.
