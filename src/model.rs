@@ -20,6 +20,24 @@ macro_rules! record_fields {
     };
 }
 
+/// The keys of a record the write path logs (`changes::Resource`): its kind, and its `id`,
+/// `version` and `updated_at` fields.
+#[macro_export]
+macro_rules! resource_keys {
+    ($kind:ident) => {
+        const KIND: $crate::model::ResourceType = $crate::model::ResourceType::$kind;
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn version(&self) -> i64 {
+            self.version
+        }
+        fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+            self.updated_at
+        }
+    };
+}
+
 /// Declares a closed enum that is `snake_case` in JSON, documented in the spec, and stored as text.
 #[macro_export]
 macro_rules! string_enum {

@@ -64,16 +64,7 @@ pub struct Activity {
 crate::record_fields!(Activity, ActivityInput);
 
 impl Resource for Activity {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Activity;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Activity);
 }
 
 /// The writable fields of an activity.

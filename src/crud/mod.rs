@@ -19,6 +19,7 @@ use crate::{
 mod bulk;
 mod list;
 mod upsert;
+mod upsert_routes;
 
 pub use bulk::*;
 pub use list::*;

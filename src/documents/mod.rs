@@ -78,16 +78,7 @@ pub struct Document {
 crate::record_fields!(Document, DocumentInput);
 
 impl Resource for Document {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Document;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Document);
     fn decision(&self) -> Option<&Decision> {
         self.decision.as_ref()
     }

@@ -80,16 +80,7 @@ pub struct Evaluation {
 crate::record_fields!(Evaluation, EvaluationInput);
 
 impl Resource for Evaluation {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Evaluation;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Evaluation);
     fn decision(&self) -> Option<&Decision> {
         self.decision.as_ref()
     }

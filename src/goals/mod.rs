@@ -47,16 +47,7 @@ pub struct Goal {
 crate::record_fields!(Goal, GoalInput);
 
 impl Resource for Goal {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Goal;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Goal);
 }
 
 /// The fields a caller writes when creating a goal, and may change with a merge patch while

@@ -87,16 +87,7 @@ pub struct Membership {
 }
 
 impl Resource for Membership {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Membership;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Membership);
     fn decision(&self) -> Option<&Decision> {
         self.decision.as_ref()
     }

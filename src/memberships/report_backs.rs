@@ -32,16 +32,7 @@ pub struct ReportBack {
 crate::record_fields!(ReportBack, ReportBackInput);
 
 impl Resource for ReportBack {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::ReportBack;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(ReportBack);
 }
 
 /// The writable fields of a report-back.

@@ -49,16 +49,7 @@ pub struct Organisation {
 crate::record_fields!(Organisation, OrganisationInput);
 
 impl Resource for Organisation {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Organisation;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Organisation);
 }
 
 /// The writable fields of an organisation. Each is owned either by the source (the

@@ -55,16 +55,7 @@ pub struct Programme {
 crate::record_fields!(Programme, ProgrammeInput);
 
 impl Resource for Programme {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Programme;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Programme);
 }
 
 /// The writable fields of a programme. Each is owned either by the source (an upsert by

@@ -72,16 +72,7 @@ pub struct Project {
 crate::record_fields!(Project, ProjectInput);
 
 impl Resource for Project {
-    const KIND: crate::model::ResourceType = crate::model::ResourceType::Project;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
+    crate::resource_keys!(Project);
 }
 
 /// Percent as a decimal string to basis points (hundredths of a percent).

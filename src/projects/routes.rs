@@ -209,67 +209,22 @@ pub async fn delete_project(
     crud::delete::<Project>(req, caller, state, Action::EditRunningWork, id.into_inner()).await
 }
 
-/// Create or replace a project by its external id (for integrators).
-///
-/// The body is the source's record. A replace writes the source-owned fields and keeps the
-/// region-owned ones (each field's description says which), and of the external ids keeps those
-/// of other schemes. Identical source fields write nothing. A body whose `source_updated_at` is
-/// older than the stored one is refused (409) and changes nothing.
-#[utoipa::path(
-    tag = "projects",
-    security(("bearer" = [])),
-    params(("scheme" = String, Path, description = "External id scheme, e.g. `kohesio`"),
-           ("value" = String, Path, description = "The id in that scheme"),
-           ("If-Match" = Option<String>, Header, description = "Replace only if the project still has this ETag"),
-           ("If-None-Match" = Option<String>, Header, description = "`*`: create only, never replace")),
-    request_body(content = ProjectInput, content_type = "application/json",
-        description = "The source's whole project; the path's external id is added when missing. Region-owned fields are written only when the project is created"),
-    responses(
-        (status = 200, description = "Replaced", body = Project,
-            headers(("ETag" = String, description = "Strong ETag of the new version"))),
-        (status = 201, description = "Created", body = Project,
-            headers(("Location" = String, description = "The new project's URL"),
-                    ("ETag" = String, description = "Strong ETag of this version"))),
-        UpsertErrors,
-    )
-)]
-#[put("/by-external-id/{scheme}/{value}")]
-pub async fn upsert_project(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> ApiResult<HttpResponse> {
-    let (scheme, value) = path.into_inner();
-    crud::upsert::<Project>(req, caller, state, scheme, value, body).await
-}
-
-/// Create or replace up to 1000 projects by external id, each on its own (207, a result per
-/// item), as `PUT .../by-external-id` does: the source-owned fields are written, the
-/// region-owned kept. Items whose source fields equal what is stored are `unchanged` and write
-/// nothing; an item older than the stored one (`source_updated_at`) fails with a 409 problem
-/// and writes nothing; with `?dry_run=true` nothing is written at all.
-#[utoipa::path(
-    tag = "projects",
-    security(("bearer" = [])),
-    params(crud::BulkQuery),
-    request_body(content = crud::BulkRequest<ProjectInput>, content_type = "application/json"),
-    responses(
-        (status = 207, description = "A result per item: created, updated, unchanged or failed (with its problem)",
-            body = crud::BulkResponse),
-        CreateErrors,
-    )
-)]
-#[post("/bulk-upsert")]
-pub async fn bulk_upsert_projects(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    query: web::Query<crud::BulkQuery>,
-    body: web::Bytes,
-) -> ApiResult<HttpResponse> {
-    crud::bulk_upsert::<Project>(req, caller, state, query.into_inner(), body).await
+crate::upsert_routes! {
+    record = Project, input = ProjectInput, tag = "projects",
+    scheme = "External id scheme, e.g. `kohesio`",
+    #[doc = " Create or replace a project by its external id (for integrators)."]
+    #[doc = ""]
+    #[doc = " The body is the source's record. A replace writes the source-owned fields and keeps the"]
+    #[doc = " region-owned ones (each field's description says which), and of the external ids keeps those"]
+    #[doc = " of other schemes. Identical source fields write nothing. A body whose `source_updated_at` is"]
+    #[doc = " older than the stored one is refused (409) and changes nothing."]
+    upsert_project,
+    #[doc = " Create or replace up to 1000 projects by external id, each on its own (207, a result per"]
+    #[doc = " item), as `PUT .../by-external-id` does: the source-owned fields are written, the"]
+    #[doc = " region-owned kept. Items whose source fields equal what is stored are `unchanged` and write"]
+    #[doc = " nothing; an item older than the stored one (`source_updated_at`) fails with a 409 problem"]
+    #[doc = " and writes nothing; with `?dry_run=true` nothing is written at all."]
+    bulk_upsert_projects,
 }
 
 /// The routes under `/v1/projects`, in the order the router tries them.
