@@ -164,7 +164,7 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
             continue;
         }
         results.push(None);
-        pending.push((index, external_id, input));
+        pending.push((index, external_id, input, None));
     }
     // Items whose source fields equal what is stored (a nightly resend, mostly) are answered
     // from one read of them all, with no transaction, lock or write; so are those that read
@@ -193,7 +193,7 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
         });
     }
     let mut writes = Vec::with_capacity(pending.len());
-    for (index, external_id, input) in pending {
+    for (index, external_id, input, known) in pending {
         let (scheme, value) = (external_id.scheme.clone(), external_id.value.clone());
         let actor = actor.clone();
         writes.push((index, external_id, move |conn: &mut DbConnection| {
@@ -203,6 +203,7 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
                 &scheme,
                 &value,
                 input,
+                known,
                 &Preconditions::default(),
             )
         }));
@@ -253,8 +254,14 @@ pub async fn bulk_upsert<E: ExternallyKeyed>(
     )
 }
 
-/// An item waiting to be written: its position, its external id and its record.
-type Pending<I> = Vec<(usize, crate::links::ExternalId, I)>;
+/// Items waiting to be written: each one's position, external id and record, and the stored
+/// record it replaces as a read before the write found it (the write checks it is still live).
+type Pending<E> = Vec<(
+    usize,
+    crate::links::ExternalId,
+    <E as Entity>::Input,
+    Option<E>,
+)>;
 
 /// The items whose source fields equal the stored record's (`Ok`, with it), and those a read
 /// shows to be refused (an older `source_updated_at`, an unknown partner); and the others, to
@@ -264,13 +271,13 @@ type Pending<I> = Vec<(usize, crate::links::ExternalId, I)>;
 #[allow(clippy::type_complexity)]
 fn settle_unchanged<E: ExternallyKeyed>(
     conn: &mut DbConnection,
-    pending: Pending<E::Input>,
+    pending: Pending<E>,
 ) -> ApiResult<(
     Vec<(usize, crate::links::ExternalId, ApiResult<E>)>,
-    Pending<E::Input>,
+    Pending<E>,
 )> {
     let mut named: std::collections::HashMap<(String, String), usize> = Default::default();
-    for (_, e, _) in &pending {
+    for (_, e, _, _) in &pending {
         *named
             .entry((e.scheme.clone(), e.value.clone()))
             .or_insert(0) += 1;
@@ -283,17 +290,17 @@ fn settle_unchanged<E: ExternallyKeyed>(
     let mut ids: Vec<&str> = holders.values().map(String::as_str).collect();
     ids.sort_unstable();
     ids.dedup();
-    let stored: std::collections::HashMap<String, E> = E::load_many(conn, &ids)?
+    let mut stored: std::collections::HashMap<String, E> = E::load_many(conn, &ids)?
         .into_iter()
         .map(|e| (e.id().to_string(), e))
         .collect();
     let (mut settled, mut rest) = (Vec::new(), Vec::new());
-    for (index, external_id, mut input) in pending {
+    for (index, external_id, mut input, _) in pending {
         let key = (external_id.scheme.clone(), external_id.value.clone());
-        let before = match holders.get(&key).and_then(|id| stored.get(id)) {
+        let before = match holders.get(&key).and_then(|id| stored.remove(id)) {
             Some(b) if named[&key] == 1 => b,
             _ => {
-                rest.push((index, external_id, input));
+                rest.push((index, external_id, input, None));
                 continue;
             }
         };
@@ -301,9 +308,9 @@ fn settle_unchanged<E: ExternallyKeyed>(
             settled.push((index, external_id, Err(e)));
             continue;
         }
-        match from_source(before, input, &key.0) {
-            Ok((_, true)) => settled.push((index, external_id, Ok(before.clone()))),
-            Ok((merged, false)) => rest.push((index, external_id, merged)),
+        match from_source(&before, input, &key.0) {
+            Ok((_, true)) => settled.push((index, external_id, Ok(before))),
+            Ok((merged, false)) => rest.push((index, external_id, merged, Some(before))),
             Err(e) => settled.push((index, external_id, Err(e))),
         }
     }

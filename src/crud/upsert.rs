@@ -80,7 +80,7 @@ pub async fn upsert<E: ExternallyKeyed>(
     };
     let outcome = db::write_if(
         &state.pool,
-        move |conn| upsert_item::<E>(conn, &actor, &scheme, &value, input, &pre),
+        move |conn| upsert_item::<E>(conn, &actor, &scheme, &value, input, None, &pre),
         |o| o.changes(),
     )
     .await?;
@@ -113,12 +113,15 @@ pub struct Preconditions {
 }
 
 /// Creates or replaces the record holding `scheme:value`, inside the caller's transaction.
+/// `known` is the record as a read before this transaction found it (a bulk upsert's): when it
+/// is still the live version, it is the write's before-image, and is not loaded again.
 pub fn upsert_item<E: ExternallyKeyed>(
     conn: &mut DbConnection,
     actor: &Actor,
     scheme: &str,
     value: &str,
     mut input: E::Input,
+    known: Option<E>,
     pre: &Preconditions,
 ) -> ApiResult<Outcome<E>> {
     // On PostgreSQL, upserts of one external id take turns (a lock held to the end of the
@@ -138,7 +141,11 @@ pub fn upsert_item<E: ExternallyKeyed>(
                     "{scheme}:{value} already exists ({id}) and If-None-Match: * asks to create only"
                 )));
             }
-            let before = E::load(conn, &id)?;
+            let before = match known {
+                // The version moves with every change of the record or its children.
+                Some(k) if k.id() == id && (E::VERSIONS.one)(conn, &id)? == Some(k.version()) => k,
+                _ => E::load(conn, &id)?,
+            };
             pre.if_match.check(before.version())?;
             let (input, same) = from_source(&before, input, scheme)?;
             if same {

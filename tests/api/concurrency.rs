@@ -296,3 +296,94 @@ pub async fn concurrent_upserts_of_one_external_id_create_once(app: TestApp) {
         );
     }
 }
+
+/// Bulk upserts of synced projects while officers edit the region's notes on them: a bulk
+/// upsert compares its items with a read made before its writes, and must never write back
+/// notes that read saw once an officer has changed them, nor fail an item for it (it loads the
+/// record again). Every acknowledged edit survives, and each audit event's before-image is the
+/// previous event's after-image. On PostgreSQL an edit committing between an item's version
+/// check and its UPDATE still fails the item (412), as it fails a PATCH.
+pub async fn bulk_upserts_during_officers_edits_lose_nothing(app: TestApp) {
+    const N: usize = 200;
+    let items = |round: usize| -> Value {
+        let items: Vec<Value> = (0..N)
+            .map(|i| {
+                json!({"external_id": {"scheme": "kohesio", "value": format!("RACE-{i}")},
+                       "record": {"title": format!("Titel {round}-{i}"), "region_role": "partner"}})
+            })
+            .collect();
+        json!({ "items": items })
+    };
+    let bulk = |round: usize| {
+        let b = app
+            .client
+            .post(format!("{}/v1/projects/bulk-upsert", app.base))
+            .bearer_auth(crate::helpers::token("integrator"))
+            .json(&items(round));
+        async move {
+            let r = b.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 207);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let first = bulk(0).await;
+    let ids: Vec<String> = first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let syncs = async {
+        let mut results = Vec::new();
+        for round in 1..=4 {
+            results.push(bulk(round).await);
+        }
+        results
+    };
+    let edits = async {
+        let mut last = vec![None; N];
+        for round in 0..2 {
+            for (i, p) in ids.iter().enumerate() {
+                let mark = format!("anteckning {round}-{i}");
+                let r = app
+                    .patch(
+                        &format!("/v1/projects/{p}"),
+                        "officer",
+                        json!({"notes": mark}),
+                    )
+                    .await;
+                if r.status == 200 {
+                    last[i] = Some(mark);
+                } else {
+                    assert_eq!(r.status, 412, "{}", r.text);
+                }
+            }
+        }
+        last
+    };
+    let (results, last) = futures_util::future::join(syncs, edits).await;
+    let sqlite = !app.db.url.starts_with("postgres");
+    let mut updated = 0;
+    for r in results
+        .iter()
+        .flat_map(|b| b["results"].as_array().unwrap())
+    {
+        match r["result"].as_str().unwrap() {
+            "updated" => updated += 1,
+            _ if sqlite => panic!("{r}"),
+            _ => assert_eq!(r["problem"]["status"], 412, "{r}"),
+        }
+    }
+    assert!(updated > 0);
+    for (i, p) in ids.iter().enumerate() {
+        let got = app.get(&format!("/v1/projects/{p}"), "reader").await;
+        assert_eq!(got.body["notes"].as_str(), last[i].as_deref(), "{p}");
+        let audit = app.audit(p);
+        for pair in audit.windows(2) {
+            assert_eq!(
+                pair[1].3, pair[0].4,
+                "{p}: a before-image that was not stored"
+            );
+        }
+    }
+}

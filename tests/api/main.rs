@@ -128,6 +128,7 @@ fn main() {
         concurrency::a_cursor_walk_during_writes_skips_and_repeats_nothing,
         concurrency::checkpoints_follow_writes_and_stop_when_idle,
         concurrency::concurrent_upserts_of_one_external_id_create_once,
+        concurrency::bulk_upserts_during_officers_edits_lose_nothing,
         bulk::projects_nightly_resend_is_quiet,
         bulk::refusals,
         idempotency::a_retry_replays_and_never_executes_twice,
