@@ -464,18 +464,28 @@ pub fn delete_all_of_plan(
     Ok(())
 }
 
-/// Copies the live activities of action plan `from` into its revision `to`, with links to the
-/// plan's own goals moved to their copies (`goal_copies`, from `goals::copy_tree`).
-pub fn copy_to_revision(
+/// Copies the live activities of action plan `from` (only the open ones, neither completed nor
+/// cancelled, when `open_only`) into the plan `to` (its revision, or next year's plan), with
+/// links to the plan's own goals moved to their copies (`goal_copies`, from `goals::copy_tree`).
+pub fn copy_to_plan(
     conn: &mut DbConnection,
     actor: &Actor,
     from: &str,
     to: &str,
     goal_copies: &std::collections::HashMap<String, String>,
+    open_only: bool,
 ) -> ApiResult<()> {
-    let rows = activities::table
+    let mut q = activities::table
         .filter(activities::document_id.eq(from))
         .filter(activities::deleted_at.is_null())
+        .into_boxed();
+    if open_only {
+        q = q.filter(activities::status.ne_all([
+            ActivityStatus::Completed.as_str(),
+            ActivityStatus::Cancelled.as_str(),
+        ]));
+    }
+    let rows = q
         .order(activities::id)
         .select(Row::as_select())
         .load(conn)?;

@@ -111,8 +111,10 @@ pub struct DocumentInput {
     /// The edition (version in the register), 1-10 000; not the record's `version`.
     #[serde(default)]
     pub document_version: Option<i32>,
-    /// The year an action plan covers, 1900-2200.
+    /// The year an action plan covers, 1900-2200: required for an action plan, of which one
+    /// adopted plan a year is in force (a revision of it supersedes it).
     #[serde(default)]
+    #[schema(example = 2027)]
     pub year: Option<i32>,
     /// Who the document applies to (gäller för), e.g. `Regiongemensamt`.
     #[serde(default)]
@@ -157,6 +159,9 @@ impl DocumentInput {
             10_000,
         );
         c.range("year", self.year.map(i64::from), 1900, 2200);
+        if self.kind == DocumentKind::ActionPlan && self.year.is_none() {
+            c.add("year", "an action plan covers a year, 1900-2200: give it");
+        }
         c.text("applies_to", self.applies_to.as_deref(), false, 200);
         c.text("case_officer", self.case_officer.as_deref(), false, 200);
         c.text("reviewer", self.reviewer.as_deref(), false, 200);
@@ -292,6 +297,42 @@ pub fn ensure_editable(doc: &Document) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+/// One adopted action plan a year is in force: adopting `doc` (superseding `original`, when it
+/// is a revision) is a 409 while another plan of its year is adopted. On PostgreSQL the
+/// adoptions of a year take turns (a lock to the end of the transaction), so two plans of one
+/// year adopted at once cannot both pass; SQLite has one writer.
+pub fn ensure_one_plan_in_force(
+    conn: &mut DbConnection,
+    doc: &Document,
+    original: Option<&Document>,
+) -> Result<(), ApiError> {
+    let (DocumentKind::ActionPlan, Some(year)) = (doc.kind, doc.year) else {
+        return Ok(());
+    };
+    if let DbConnection::Postgresql(pg) = conn {
+        let lock = diesel::sql_query("SELECT pg_advisory_xact_lock(727274004, $1)")
+            .bind::<diesel::sql_types::Integer, _>(year);
+        diesel::RunQueryDsl::execute(lock, pg)?;
+    }
+    let mut others = documents::table
+        .filter(documents::kind.eq(DocumentKind::ActionPlan.as_str()))
+        .filter(documents::year.eq(year))
+        .filter(documents::status.eq(DocumentStatus::Adopted.as_str()))
+        .filter(documents::deleted_at.is_null())
+        .filter(documents::id.ne(&doc.id))
+        .select(documents::id)
+        .into_boxed();
+    if let Some(o) = original {
+        others = others.filter(documents::id.ne(&o.id));
+    }
+    match others.first::<String>(conn).optional()? {
+        Some(other) => Err(ApiError::Conflict(format!(
+            "action plan {other} is in force for {year}; one plan a year is: change it through a revision (POST /v1/documents/{other}/revisions)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A document's kind, and so the body that decides it, is fixed when it is created: 422 when

@@ -1,10 +1,10 @@
-//! `/v1/documents`: list, get, create, merge-patch, delete, and the actions propose, adopt and
-//! revisions.
+//! `/v1/documents`: list, get, create, merge-patch, delete, and the actions propose, adopt,
+//! revisions and an action plan's next year.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::*;
 use crate::{
@@ -310,6 +310,7 @@ pub async fn adopt_document(
                 before.status.as_str()
             )));
         }
+        ensure_one_plan_in_force(conn, &before, original.as_ref())?;
         let body = before.kind.deciding_body();
         if adopt.body.is_some_and(|b| b != body) {
             return Err(ApiError::validation(
@@ -348,16 +349,87 @@ pub async fn adopt_document(
     Ok(http::written(doc.version, &doc))
 }
 
+/// Which activities of an action plan a copy of it takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CarryOver {
+    /// Every activity.
+    #[default]
+    All,
+    /// The open ones: neither `completed` nor `cancelled`.
+    Open,
+}
+
+/// The body of `revisions` (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionRequest {
+    /// For an action plan: its activities the revision takes (default `all`).
+    #[serde(default)]
+    pub activities: CarryOver,
+}
+
+/// The body of `next-year`: the new plan's year and title, when not the defaults.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NextYearRequest {
+    /// Default: the plan's year plus one.
+    #[serde(default)]
+    #[schema(example = 2028)]
+    pub year: Option<i32>,
+    /// Default: the plan's title with its year replaced by the new one.
+    #[serde(default)]
+    #[schema(example = "Internationell handlingsplan 2028")]
+    pub title: Option<String>,
+}
+
+/// A new draft copy of `original` as `input` says, with its goal tree and, for an action plan,
+/// its activities (`carry`), linked to the copied goals.
+fn copy_document(
+    conn: &mut crate::db::DbConnection,
+    actor: &crate::changes::Actor,
+    original: &Document,
+    input: DocumentInput,
+    revision_of: Option<String>,
+    carry: CarryOver,
+) -> ApiResult<Document> {
+    let copy = insert(conn, actor, input, revision_of)?;
+    let goal_copies = goals::copy_tree(conn, actor, &original.id, &copy.id)?;
+    if original.kind == DocumentKind::ActionPlan {
+        crate::activities::copy_to_plan(
+            conn,
+            actor,
+            &original.id,
+            &copy.id,
+            &goal_copies,
+            carry == CarryOver::Open,
+        )?;
+    }
+    Ok(copy)
+}
+
+/// A body that may be absent, `null` or `{}` (the default).
+fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> ApiResult<T> {
+    if http::no_body(req, body).is_ok() {
+        return Ok(T::default());
+    }
+    http::from_value(http::json_value(req, body, false)?)
+}
+
 /// Start a revision: a new draft copy of an adopted document and its goals (and, for an action
-/// plan, its activities, linked to the copied goals). Adopting the revision supersedes the
+/// plan, its activities, linked to the copied goals: all of them, or with `{"activities":
+/// "open"}` those neither completed nor cancelled). Adopting the revision supersedes the
 /// original; it is adopted by the body that decides the original's kind.
 #[utoipa::path(
     tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Id of the adopted document to revise"),
            ("If-Match" = Option<String>, Header, description = "Act only if the document still has this ETag")),
-    request_body(content = Option<crate::http::EmptyBody>, content_type = "application/json",
-        description = "None, or an empty object"),
+    request_body(content = Option<RevisionRequest>, content_type = "application/json",
+        description = "None, an empty object, or which activities of an action plan to take"),
     responses(
         (status = 201, description = "The new draft revision", body = Document,
             headers(("Location" = String, description = "The revision's URL"),
@@ -374,7 +446,7 @@ pub async fn revise_document(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(Action::ReviseDocument)?;
-    http::no_body(&req, &body)?;
+    let request: RevisionRequest = optional_body(&req, &body)?;
     let actor = state.actor(&req, &caller);
     let if_match = IfMatch::of(&req);
     let id = id.into_inner();
@@ -411,18 +483,69 @@ pub async fn revise_document(
         let mut input = original.fields.clone();
         input.document_version = original.document_version.map(|v| v + 1);
         input.valid_from = None;
-        let revision = insert(conn, &actor, input, Some(original.id.clone()))?;
-        let goal_copies = goals::copy_tree(conn, &actor, &original.id, &revision.id)?;
-        if original.kind == DocumentKind::ActionPlan {
-            crate::activities::copy_to_revision(
-                conn,
-                &actor,
-                &original.id,
-                &revision.id,
-                &goal_copies,
-            )?;
+        let revision_of = Some(original.id.clone());
+        copy_document(conn, &actor, &original, input, revision_of, request.activities)
+    })
+    .await?;
+    Ok(http::created(
+        format!("/v1/documents/{}", doc.id),
+        doc.version,
+        &doc,
+    ))
+}
+
+/// Start next year's action plan from this one: a new draft plan for the year after (or
+/// `year`), with this plan's goal tree (its sub-goals) copied, and its open activities (neither
+/// completed nor cancelled) carried over with their goal links, in one request. The new plan
+/// is a plan of its own, not a revision: it supersedes nothing when adopted.
+#[utoipa::path(
+    tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Id of the action plan to start from")),
+    request_body(content = Option<NextYearRequest>, content_type = "application/json",
+        description = "None, an empty object, or the new plan's year and title"),
+    responses(
+        (status = 201, description = "The new draft plan", body = Document,
+            headers(("Location" = String, description = "The new plan's URL"),
+                    ("ETag" = String, description = "Strong ETag of the new plan"))),
+        PatchStatefulErrors,
+    )
+)]
+#[post("/{id}/next-year")]
+pub async fn start_next_year(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(Action::DraftDocument)?;
+    let request: NextYearRequest = optional_body(&req, &body)?;
+    let actor = state.actor(&req, &caller);
+    let id = id.into_inner();
+    let doc = db::write(&state.pool, move |conn| {
+        let plan = load(conn, &id)?;
+        if plan.kind != DocumentKind::ActionPlan {
+            return Err(ApiError::Conflict(format!(
+                "only an action plan starts a next year's plan; this is a {}",
+                plan.kind.as_str()
+            )));
         }
-        Ok(revision)
+        let year = request.year.or(plan.year.map(|y| y + 1));
+        let title = request.title.unwrap_or_else(|| match (plan.year, year) {
+            (Some(old), Some(new)) => plan.title.replace(&old.to_string(), &new.to_string()),
+            _ => plan.title.clone(),
+        });
+        let input = DocumentInput {
+            kind: DocumentKind::ActionPlan,
+            title,
+            year,
+            document_version: Some(1),
+            valid_from: None,
+            ..plan.fields.clone()
+        };
+        input.validate()?;
+        copy_document(conn, &actor, &plan, input, None, CarryOver::Open)
     })
     .await?;
     Ok(http::created(
@@ -441,5 +564,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_document)
         .service(propose_document)
         .service(adopt_document)
-        .service(revise_document);
+        .service(revise_document)
+        .service(start_next_year);
 }

@@ -24,6 +24,7 @@ enum Act {
     AdoptGuideline,
     AdoptProgramme,
     Revise,
+    NextYear,
     CreateGoal,
     PatchGoal,
     DeleteGoal,
@@ -61,7 +62,7 @@ async fn attempt(app: &TestApp, act: Act, role: &str) -> (Resp, bool) {
         Act::AdoptActionPlan => Some(proposed("action_plan").await),
         Act::AdoptGuideline => Some(proposed("guideline").await),
         Act::AdoptProgramme => Some(proposed("programme").await),
-        Act::Revise => Some(app.adopted("action_plan", "Antagen plan").await),
+        Act::Revise | Act::NextYear => Some(app.adopted("action_plan", "Antagen plan").await),
         _ => None,
     };
     let before = app.snapshot();
@@ -115,6 +116,11 @@ async fn attempt(app: &TestApp, act: Act, role: &str) -> (Resp, bool) {
             app.post(&format!("/v1/documents/{t}/revisions"), role, json!({}))
                 .await
         }
+        Act::NextYear => {
+            let t = id(target.as_ref().unwrap());
+            app.post(&format!("/v1/documents/{t}/next-year"), role, json!({}))
+                .await
+        }
         Act::CreateGoal => {
             app.post(
                 "/v1/goals",
@@ -150,6 +156,7 @@ pub async fn matrix_for_documents_and_goals(app: TestApp) {
         AdoptGuideline,
         AdoptProgramme,
         Revise,
+        NextYear,
         CreateGoal,
         PatchGoal,
         DeleteGoal,

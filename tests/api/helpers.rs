@@ -314,12 +314,25 @@ impl TestApp {
     }
 
     /// A new draft document of `kind`, created by an officer.
+    /// A draft document. An action plan covers the year its title names, or else a year of
+    /// its own (one adopted plan a year is in force); the other kinds say 2027.
     pub async fn draft(&self, kind: &str, title: &str) -> Value {
+        static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+        let named = title
+            .split(' ')
+            .find_map(|w| w.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y)));
+        let year = match (kind, named) {
+            ("action_plan", Some(y)) => y,
+            ("action_plan", None) => {
+                1901 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 299
+            }
+            _ => 2027,
+        };
         let r = self
             .post(
                 "/v1/documents",
                 "officer",
-                json!({"kind": kind, "title": title, "year": 2027}),
+                json!({"kind": kind, "title": title, "year": year}),
             )
             .await;
         r.expect(201);

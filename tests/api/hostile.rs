@@ -123,6 +123,12 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
         ),
         (
             p.clone(),
+            format!("/v1/documents/{draft}/next-year"),
+            "officer",
+            json!({"year": 2031, "title": "Handlingsplan 2031"}),
+        ),
+        (
+            p.clone(),
             "/v1/goals".into(),
             "officer",
             json!({"document_id": draft, "kind": "goal", "title": "T", "position": 1}),

@@ -32,6 +32,7 @@ mod shipped;
 mod sync;
 mod traceability;
 mod write_path;
+mod yearly_cycle;
 
 use helpers::{Backend, TestFn};
 use libtest_mimic::{Arguments, Trial};
@@ -103,6 +104,10 @@ fn main() {
         organisations::crud_and_validation,
         organisations::upsert_by_external_id,
         organisations::updated_since_pages_in_change_order,
+        yearly_cycle::an_action_plan_covers_a_year_and_one_is_in_force,
+        yearly_cycle::two_plans_of_a_year_adopted_at_once_leave_one_in_force,
+        yearly_cycle::no_sequence_of_steps_puts_two_plans_of_a_year_in_force,
+        yearly_cycle::next_year_starts_from_the_open_activities,
         programmes::crud_and_validation,
         programmes::upsert_by_cci_keeps_the_regions_fields,
         programmes::projects_point_at_a_programme_and_its_objective,
