@@ -50,13 +50,19 @@ pub trait Resource: Serialize {
     fn decision(&self) -> Option<&crate::access::Decision> {
         None
     }
-    /// What a decision on this record decided, in a sentence, for the decision register.
+    /// What a decision on this record decided, in a Swedish sentence (as the rest of the
+    /// content), for the decision register.
     fn decision_summary(
         &self,
         _conn: &mut DbConnection,
         kind: crate::decisions::DecisionKind,
     ) -> Result<String, ApiError> {
-        Ok(format!("{} on {} {}", kind.as_str(), Self::TYPE, self.id()))
+        Ok(format!(
+            "Beslut ({}) om {} {}",
+            kind.as_str(),
+            Self::TYPE,
+            self.id()
+        ))
     }
 }
 

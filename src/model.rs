@@ -39,9 +39,13 @@ macro_rules! resource_keys {
 }
 
 /// Declares a closed enum that is `snake_case` in JSON, documented in the spec, and stored as text.
+/// A value may carry its Swedish label (`Active => "active" / "aktiv"`), which the service's own
+/// Swedish text uses (`sv`); a value without one reads as its code.
 #[macro_export]
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (@sv $text:literal) => { $text };
+    (@sv $text:literal, $sv:literal) => { $sv };
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal $(/ $sv:literal)?),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
@@ -51,6 +55,10 @@ macro_rules! string_enum {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub const fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
+            }
+            /// The Swedish label, or the code when the value has none.
+            pub const fn sv(self) -> &'static str {
+                match self { $($name::$variant => $crate::string_enum!(@sv $text $(, $sv)?)),+ }
             }
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($text => Some($name::$variant),)+ _ => None }

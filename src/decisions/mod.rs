@@ -52,8 +52,9 @@ pub struct DecisionEntry {
     pub date: NaiveDate,
     /// E.g. `RF 2018-06-21 § 135`.
     pub reference: String,
-    /// What was decided, in a sentence.
-    #[schema(example = "adopted policy \"Internationell policy\"")]
+    /// What was decided, in a Swedish sentence (entries recorded before 2026-12-08 are in
+    /// English).
+    #[schema(example = "Antog policy \"Internationell policy\"")]
     pub summary: String,
     /// The record the decision is about: `document`, `evaluation` or `membership`.
     #[schema(example = "document")]

@@ -20,11 +20,11 @@ use crate::{
 string_enum!(
     /// The kind of governing document; it decides who adopts it.
     DocumentKind {
-        Policy => "policy",
-        GoalDocument => "goal_document",
-        Guideline => "guideline",
-        Programme => "programme",
-        ActionPlan => "action_plan",
+        Policy => "policy" / "policy",
+        GoalDocument => "goal_document" / "måldokument",
+        Guideline => "guideline" / "riktlinje",
+        Programme => "programme" / "program",
+        ActionPlan => "action_plan" / "handlingsplan",
     }
 );
 
@@ -87,7 +87,7 @@ impl Resource for Document {
         _conn: &mut DbConnection,
         _kind: crate::decisions::DecisionKind,
     ) -> crate::error::ApiResult<String> {
-        Ok(format!("adopted {} \"{}\"", self.kind.as_str(), self.title))
+        Ok(format!("Antog {} \"{}\"", self.kind.sv(), self.title))
     }
 }
 

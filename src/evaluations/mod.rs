@@ -26,31 +26,31 @@ use crate::{
 string_enum!(
     /// What an evaluation follows up.
     SubjectType {
-        Membership => "membership",
-        Project => "project",
-        Activity => "activity",
-        Document => "document",
-        Goal => "goal",
+        Membership => "membership" / "medlemskap",
+        Project => "project" / "projekt",
+        Activity => "activity" / "aktivitet",
+        Document => "document" / "dokument",
+        Goal => "goal" / "mål",
     }
 );
 
 string_enum!(
     /// How far the goals were reached.
     GoalFulfilment {
-        Achieved => "achieved",
-        LargelyAchieved => "largely_achieved",
-        PartlyAchieved => "partly_achieved",
-        NotAchieved => "not_achieved",
-        NotAssessed => "not_assessed",
+        Achieved => "achieved" / "uppnådd",
+        LargelyAchieved => "largely_achieved" / "i huvudsak uppnådd",
+        PartlyAchieved => "partly_achieved" / "delvis uppnådd",
+        NotAchieved => "not_achieved" / "inte uppnådd",
+        NotAssessed => "not_assessed" / "inte bedömd",
     }
 );
 
 string_enum!(
     /// What the evaluation recommends.
     Recommendation {
-        Continue => "continue",
-        Change => "change",
-        Terminate => "terminate",
+        Continue => "continue" / "fortsätta",
+        Change => "change" / "förändra",
+        Terminate => "terminate" / "avveckla",
     }
 );
 
@@ -90,13 +90,13 @@ impl Resource for Evaluation {
         _kind: crate::decisions::DecisionKind,
     ) -> ApiResult<String> {
         let mut s = format!(
-            "approved the evaluation of {} {}: goal fulfilment {}",
-            self.subject_type.as_str(),
+            "Godkände utvärderingen av {} {}: måluppfyllelse {}",
+            self.subject_type.sv(),
             self.subject_id,
-            self.goal_fulfilment.as_str()
+            self.goal_fulfilment.sv()
         );
         if let Some(r) = self.recommendation {
-            s.push_str(&format!(", recommendation {}", r.as_str()));
+            s.push_str(&format!(", rekommendation {}", r.sv()));
         }
         Ok(s)
     }

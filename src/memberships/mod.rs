@@ -32,8 +32,8 @@ use crate::{
 string_enum!(
     /// A membership of the region itself, or a named representative's seat.
     MembershipKind {
-        Membership => "membership",
-        Representation => "representation",
+        Membership => "membership" / "medlemskap",
+        Representation => "representation" / "representation",
     }
 );
 
@@ -52,10 +52,10 @@ string_enum!(
 string_enum!(
     /// Where a membership stands. `ended` is reached only through `POST .../end`.
     MembershipStatus {
-        Active => "active",
-        UnderReview => "under_review",
-        NoticeGiven => "notice_given",
-        Ended => "ended",
+        Active => "active" / "aktiv",
+        UnderReview => "under_review" / "under prövning",
+        NoticeGiven => "notice_given" / "uppsagd",
+        Ended => "ended" / "avslutad",
     }
 );
 
@@ -102,14 +102,14 @@ impl Resource for Membership {
             .first(conn)?;
         Ok(match (kind, self.end_date, &self.decision) {
             (crate::decisions::DecisionKind::MembershipEnd, end, Some(d)) => format!(
-                "ended the {} in \"{name}\" from {}",
-                self.kind.as_str(),
+                "Avslutade {} i \"{name}\" från {}",
+                self.kind.sv(),
                 end.unwrap_or(d.date)
             ),
             _ => format!(
-                "decided the {} in \"{name}\": status {}",
-                self.kind.as_str(),
-                self.status.as_str()
+                "Beslutade om {} i \"{name}\": status {}",
+                self.kind.sv(),
+                self.status.sv()
             ),
         })
     }

@@ -217,7 +217,7 @@ pub async fn decision_register(app: TestApp) {
     assert_eq!(shipped[0]["resource_type"], "document");
     assert_eq!(
         shipped[0]["summary"],
-        "adopted policy \"Internationell policy\""
+        "Antog policy \"Internationell policy\""
     );
 
     // A board adoption, a membership joined by decision, an approval, an end.
@@ -317,18 +317,23 @@ pub async fn decision_register(app: TestApp) {
     assert_eq!(all[1]["resource_id"], plan["id"]);
     assert_eq!(all[1]["body"], "board");
     assert_eq!(all[1]["reference"], "RS 2026-11-20 § 1");
+    // The register speaks Swedish, as the rest of the content.
+    assert_eq!(
+        all[1]["summary"],
+        "Antog handlingsplan \"Handlingsplan 2027\""
+    );
     assert_eq!(
         all[2]["summary"],
-        "decided the membership in \"Assembly of European Regions\": status active"
+        "Beslutade om medlemskap i \"Assembly of European Regions\": status aktiv"
     );
     assert_eq!(all[2]["date"], "2024-01-15");
     assert_eq!(
         all[3]["summary"],
-        format!("approved the evaluation of membership {mid}: goal fulfilment partly_achieved, recommendation terminate")
+        format!("Godkände utvärderingen av medlemskap {mid}: måluppfyllelse delvis uppnådd, rekommendation avveckla")
     );
     assert_eq!(
         all[4]["summary"],
-        "ended the membership in \"Assembly of European Regions\" from 2026-12-31"
+        "Avslutade medlemskap i \"Assembly of European Regions\" från 2026-12-31"
     );
     assert_eq!(all[4]["reference"], "RS 2026-11-25 § 12");
     // The record as the decision left it can be read back at the time it was recorded.
