@@ -224,6 +224,10 @@ pub const MATRIX: &[(&str, &[Action])] = &[
         &[Action::EditRunningWork, Action::UpsertByExternalId],
     ),
     (
+        "programmes",
+        &[Action::EditRunningWork, Action::UpsertByExternalId],
+    ),
+    (
         "create / end a membership, decide its continuation",
         &[Action::DraftMembership, Action::DecideMembership],
     ),
