@@ -61,6 +61,8 @@ pub enum Action {
     /// Create or replace a project, programme or organisation by its external id (integrators'
     /// way in).
     UpsertByExternalId,
+    /// Record, edit or delete an official international contact.
+    RecordOfficialContact,
     /// Prepare a membership: create it or edit its description, without deciding anything.
     DraftMembership,
     /// Decide about a membership: record its decision, change its status, end it.
@@ -88,6 +90,7 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         }
         Action::AdoptSomeDocument | Action::ReadAuditTrail => &[Council, Board],
         Action::EditRunningWork
+        | Action::RecordOfficialContact
         | Action::DraftMembership
         | Action::WriteReportBack
         | Action::DraftEvaluation => &[Board, Officer],
@@ -180,6 +183,7 @@ pub fn describe(action: Action) -> String {
             "changing activities, projects, programmes or organisations".into()
         }
         Action::UpsertByExternalId => "writing a record by its external id".into(),
+        Action::RecordOfficialContact => "recording an official contact".into(),
         Action::DraftMembership => "preparing a membership".into(),
         Action::DecideMembership => {
             "deciding about a membership (its decision, status, end, or what a decision settled)"
@@ -227,6 +231,7 @@ pub const MATRIX: &[(&str, &[Action])] = &[
         "programmes",
         &[Action::EditRunningWork, Action::UpsertByExternalId],
     ),
+    ("official contacts", &[Action::RecordOfficialContact]),
     (
         "create / end a membership, decide its continuation",
         &[Action::DraftMembership, Action::DecideMembership],

@@ -25,6 +25,7 @@ pub mod logsink;
 pub mod memberships;
 pub mod metrics;
 pub mod model;
+pub mod official_contacts;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;

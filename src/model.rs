@@ -87,6 +87,7 @@ string_enum!(
         Goal => "goal",
         Organisation => "organisation",
         Programme => "programme",
+        OfficialContact => "official_contact",
         Activity => "activity",
         Project => "project",
         Membership => "membership",

@@ -147,6 +147,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    official_contacts (id) {
+        id -> Text,
+        date -> Date,
+        kind -> Text,
+        title -> Text,
+        organisation_id -> Nullable<Text>,
+        counterpart -> Nullable<Text>,
+        country -> Nullable<Text>,
+        participants -> Text,
+        purpose -> Nullable<Text>,
+        follow_up -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     programmes (id) {
         id -> Text,
         name -> Text,
@@ -285,6 +304,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     activities,
+    official_contacts,
     programmes,
     projects,
     project_partners,

@@ -217,6 +217,9 @@ enum Work {
     DeleteProgramme,
     UpsertProgramme,
     BulkUpsertProgrammes,
+    CreateOfficialContact,
+    PatchOfficialContact,
+    DeleteOfficialContact,
     CreateActivity,
     PatchActivity,
     DeleteActivity,
@@ -266,6 +269,14 @@ async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
         .body);
     let programme = id(&app
         .post("/v1/programmes", "board", json!({"name": "Program"}))
+        .await
+        .body);
+    let contact = id(&app
+        .post(
+            "/v1/official-contacts",
+            "board",
+            json!({"date": "2026-10-14", "kind": "visit", "title": "Besök"}),
+        )
         .await
         .body);
     let plan = app.draft("action_plan", "Plan").await;
@@ -354,6 +365,9 @@ async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
         Work::DeleteProgramme => app.delete(&format!("/v1/programmes/{programme}"), role).await,
         Work::UpsertProgramme => put("/v1/programmes/by-external-id/cci/2021TC16RFTN001".into(), json!({"name": "Aurora"})).await,
         Work::BulkUpsertProgrammes => app.post("/v1/programmes/bulk-upsert", role, json!({"items": [{"external_id": {"scheme": "cci", "value": "2021TC16RFTN001"}, "record": {"name": "Aurora"}}]})).await,
+        Work::CreateOfficialContact => app.post("/v1/official-contacts", role, json!({"date": "2026-11-02", "kind": "meeting", "title": "Möte"})).await,
+        Work::PatchOfficialContact => app.patch(&format!("/v1/official-contacts/{contact}"), role, json!({"follow_up": "Uppföljt."})).await,
+        Work::DeleteOfficialContact => app.delete(&format!("/v1/official-contacts/{contact}"), role).await,
         Work::CreateActivity => app.post("/v1/activities", role, json!({"document_id": id(&plan), "kind": "eu_advocacy", "title": "B"})).await,
         Work::PatchActivity => app.patch(&format!("/v1/activities/{activity}"), role, json!({"status": "ongoing"})).await,
         Work::DeleteActivity => app.delete(&format!("/v1/activities/{activity}"), role).await,
@@ -384,6 +398,7 @@ pub async fn matrix_for_the_running_work(app: TestApp) {
     let mut acts = vec![
         List("/v1/organisations"),
         List("/v1/programmes"),
+        List("/v1/official-contacts"),
         List("/v1/activities"),
         List("/v1/projects"),
         List("/v1/memberships"),
@@ -399,6 +414,9 @@ pub async fn matrix_for_the_running_work(app: TestApp) {
         DeleteProgramme,
         UpsertProgramme,
         BulkUpsertProgrammes,
+        CreateOfficialContact,
+        PatchOfficialContact,
+        DeleteOfficialContact,
         CreateActivity,
         PatchActivity,
         DeleteActivity,

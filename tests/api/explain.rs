@@ -57,6 +57,7 @@ const LARGE: &[&str] = &[
     "goal_serves",
     "organisations",
     "programmes",
+    "official_contacts",
     "activities",
     "projects",
     "project_partners",
@@ -438,6 +439,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
     let mut projects = Vec::new();
     let mut memberships = Vec::new();
     let mut programmes = Vec::new();
+    let mut contacts = Vec::new();
     for i in 0..2 {
         let p = app
             .post(
@@ -449,6 +451,16 @@ pub async fn every_read_uses_an_index(app: TestApp) {
             .await;
         p.expect(201);
         programmes.push(id(&p.body));
+        let c = app
+            .post(
+                "/v1/official-contacts",
+                "officer",
+                json!({"date": "2026-10-14", "kind": "meeting", "title": format!("Möte {i}"),
+            "goal_ids": [id(&policy_goal)]}),
+            )
+            .await;
+        c.expect(201);
+        contacts.push(id(&c.body));
         let o = app
             .post(
                 "/v1/organisations",
@@ -504,6 +516,11 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         "/v1/programmes?fund=erdf".into(),
         "/v1/programmes?external_id_scheme=cci&external_id_value=2021TC16RFTN001".into(),
         format!("/v1/programmes?updated_since={since}"),
+        "/v1/official-contacts".into(),
+        "/v1/official-contacts?kind=meeting".into(),
+        format!("/v1/official-contacts?organisation_id={org}"),
+        format!("/v1/official-contacts?goal_id={goal}"),
+        format!("/v1/official-contacts?updated_since={since}"),
         "/v1/activities".into(),
         format!("/v1/activities?document_id={plan_id}"),
         "/v1/activities?year=2027".into(),
@@ -573,6 +590,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         format!("/v1/goals/{goal}"),
         format!("/v1/organisations/{org}"),
         format!("/v1/programmes/{}", programmes[0]),
+        format!("/v1/official-contacts/{}", contacts[0]),
         format!("/v1/projects/{project}"),
         format!("/v1/memberships/{membership}"),
     ] {

@@ -34,6 +34,12 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
         .post("/v1/programmes", "board", programme_body.clone())
         .await
         .body);
+    let contact_body = json!({"date": "2026-10-14", "kind": "visit", "title": "Besök",
+        "organisation_id": org, "country": "NO", "participants": ["ordförande"], "purpose": "P"});
+    let contact = id(&app
+        .post("/v1/official-contacts", "board", contact_body.clone())
+        .await
+        .body);
     let activity = id(&app
         .post(
             "/v1/activities",
@@ -180,6 +186,18 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
             "/v1/programmes/bulk-upsert".into(),
             "integrator",
             json!({"items": [{"external_id": {"scheme": "cci", "value": "2021SE16RFPR001"}, "record": {"name": "N"}}]}),
+        ),
+        (
+            p.clone(),
+            "/v1/official-contacts".into(),
+            "officer",
+            contact_body.clone(),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/official-contacts/{contact}"),
+            "officer",
+            json!({"title": "N", "participants": ["ordförande"], "follow_up": "F"}),
         ),
         (
             p.clone(),

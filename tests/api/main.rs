@@ -20,6 +20,7 @@ mod hostile;
 mod idempotency;
 mod keys;
 mod memberships;
+mod official_contacts;
 mod openapi;
 mod organisations;
 mod outage;
@@ -108,6 +109,7 @@ fn main() {
         yearly_cycle::two_plans_of_a_year_adopted_at_once_leave_one_in_force,
         yearly_cycle::no_sequence_of_steps_puts_two_plans_of_a_year_in_force,
         yearly_cycle::next_year_starts_from_the_open_activities,
+        official_contacts::crud_filters_and_validation,
         programmes::crud_and_validation,
         programmes::upsert_by_cci_keeps_the_regions_fields,
         programmes::projects_point_at_a_programme_and_its_objective,

@@ -25,7 +25,8 @@ use crate::{
         report_backs, Membership, MembershipInput, MembershipKind, MembershipRole, MembershipStatus,
     },
     model::Money,
-    organisations::{Organisation, OrganisationInput, OrganisationKind},
+    official_contacts::{OfficialContact, OfficialContactInput},
+    organisations::{Organisation, OrganisationInput},
     programmes::{Priority, Programme, ProgrammeInput, SpecificObjective},
     projects::{Fund, Partner, PartnerRole, Project, ProjectInput, ProjectStatus},
 };
@@ -35,124 +36,8 @@ const BATCH: usize = 500;
 /// Connections that write batches at once on PostgreSQL; the pool needs one more.
 pub const SEED_WRITERS: usize = 3;
 
-const THEMES: &[&str] = &[
-    "Hållbar vätgasproduktion",
-    "Digital vård i glesbygd",
-    "Cirkulär skogsindustri",
-    "Fossilfri sjöfart",
-    "Kompetensförsörjning inom vården",
-    "Smart specialisering",
-    "Klimatanpassning av kustsamhällen",
-    "Kulturarv och besöksnäring",
-    "Innovation i livsmedelskedjan",
-    "Samiska kulturnäringar",
-    "Energieffektiva fastigheter",
-    "Unga entreprenörer",
-    "Grön omställning i industrin",
-    "Hållbara transporter",
-    "Batterivärdekedjan",
-    "Biobaserade material",
-    "Flerspråkiga skolor",
-    "Folkhälsa och fysisk aktivitet",
-    "Digital kompetens för äldre",
-    "Säker dricksvattenförsörjning",
-];
-const PLACES: &[&str] = &[
-    "Mittnorden",
-    "Bottniska viken",
-    "Västernorrland",
-    "Norra Sverige och Finland",
-    "Barentsregionen",
-    "Höga kusten",
-    "Ådalen",
-    "Sundsvallsregionen",
-    "Östersjöregionen",
-    "Nordkalotten",
-];
-/// Programmes (name, fund) with two priorities each, their objectives numbered.
-const PROGRAMMES: &[(&str, Option<Fund>)] = &[
-    ("Interreg Aurora", Some(Fund::Erdf)),
-    ("Interreg Europe", Some(Fund::Erdf)),
-    ("Interreg Östersjön", Some(Fund::Erdf)),
-    ("Horisont Europa", None),
-    ("Erasmus+", None),
-    ("Kreativa Europa", None),
-    ("LIFE", None),
-    ("Regionalfonden Mellersta Norrland", Some(Fund::Erdf)),
-    ("ESF+", Some(Fund::EsfPlus)),
-];
-const PRIORITIES: &[(&str, &[(&str, &str)])] = &[
-    (
-        "Ett smartare Europa",
-        &[
-            ("RSO1.1", "Forsknings- och innovationskapacitet"),
-            (
-                "RSO1.3",
-                "Hållbar tillväxt och konkurrenskraft i små och medelstora företag",
-            ),
-        ],
-    ),
-    (
-        "Ett grönare Europa",
-        &[
-            ("RSO2.1", "Energieffektivitet"),
-            ("RSO2.4", "Klimatanpassning och katastrofförebyggande"),
-        ],
-    ),
-];
-const PARTNERS: &[(&str, OrganisationKind, &str)] = &[
-    (
-        "Regional Council of Lapland",
-        OrganisationKind::Region,
-        "FI",
-    ),
-    ("Nordland fylkeskommune", OrganisationKind::Region, "NO"),
-    ("Trøndelag fylkeskommune", OrganisationKind::Region, "NO"),
-    ("Österbottens förbund", OrganisationKind::Region, "FI"),
-    ("Region Jämtland Härjedalen", OrganisationKind::Region, "SE"),
-    ("Mittuniversitetet", OrganisationKind::University, "SE"),
-    ("Umeå universitet", OrganisationKind::University, "SE"),
-    ("Sundsvalls kommun", OrganisationKind::Municipality, "SE"),
-    ("Härnösands kommun", OrganisationKind::Municipality, "SE"),
-    ("Örnsköldsviks kommun", OrganisationKind::Municipality, "SE"),
-    ("Kramfors kommun", OrganisationKind::Municipality, "SE"),
-    (
-        "Länsstyrelsen Västernorrland",
-        OrganisationKind::Authority,
-        "SE",
-    ),
-    ("Tillväxtverket", OrganisationKind::ProgrammeBody, "SE"),
-    (
-        "Höga Kusten Destinationsutveckling",
-        OrganisationKind::Company,
-        "SE",
-    ),
-    ("Norrlandsförbundet", OrganisationKind::Ngo, "SE"),
-    (
-        "Conference of Peripheral Maritime Regions",
-        OrganisationKind::Network,
-        "BE",
-    ),
-    (
-        "Assembly of European Regions",
-        OrganisationKind::Network,
-        "FR",
-    ),
-];
-const UNITS: &[&str] = &[
-    "Regional utveckling",
-    "Hälso- och sjukvård",
-    "Kultur",
-    "Kollektivtrafik",
-    "Internationella enheten",
-];
-const MEETINGS: &[&str] = &[
-    "Övervakningskommittén",
-    "Styrgruppsmöte",
-    "Årsmöte",
-    "Referensgruppsmöte",
-    "Partnerskapsmöte",
-];
+mod data;
+use data::*;
 
 /// Refuses a database with records that someone other than the service itself or an earlier
 /// demo run created, unless `force`.
@@ -175,6 +60,7 @@ pub fn check_only_demo(conn: &mut DbConnection, force: bool) -> ApiResult<()> {
 pub struct Counts {
     pub organisations: usize,
     pub programmes: usize,
+    pub official_contacts: usize,
     pub documents: usize,
     pub activities: usize,
     pub projects: usize,
@@ -663,5 +549,32 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
         n.report_backs += rbs;
         n.evaluations += evs;
     }
+
+    // Official contacts: one for every hundred projects, at least a handful, with the named
+    // partners as counterparts and the region's participants by role.
+    let contacts: Vec<OfficialContactInput> = (0..(scale / 100).max(CONTACTS.len()))
+        .map(|i| {
+            let (kind, title, participants) = CONTACTS[i % CONTACTS.len()];
+            let org = i % PARTNERS.len();
+            OfficialContactInput {
+                date: date(&mut rng, 2024, 2026),
+                kind,
+                title: format!("[DEMO] {title}"),
+                organisation_id: Some(orgs[org].clone()),
+                counterpart: None,
+                country: Some(PARTNERS[org].2.into()),
+                participants: participants.iter().map(|p| (*p).to_string()).collect(),
+                purpose: Some("Fördjupa samarbetet inom regionens prioriterade områden.".into()),
+                goal_ids: vec![pick(&mut rng, &goal_ids).clone()],
+                follow_up: None,
+            }
+        })
+        .collect();
+    n.official_contacts = db::transaction(&mut conn, |conn| {
+        for c in &contacts {
+            OfficialContact::create(conn, &actor, c.clone())?;
+        }
+        Ok(contacts.len())
+    })?;
     Ok(n)
 }
