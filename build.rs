@@ -42,6 +42,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("projects", 4),
     ("organisations", 4),
     ("programmes", 4),
+    ("official_contacts", 4),
     ("memberships", 4),
     ("evaluations", 4),
     ("reports", 4),
