@@ -43,6 +43,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("organisations", 4),
     ("programmes", 4),
     ("official_contacts", 4),
+    ("positions", 4),
     ("memberships", 4),
     ("evaluations", 4),
     ("reports", 4),

@@ -63,6 +63,8 @@ pub enum Action {
     UpsertByExternalId,
     /// Record, edit or delete an official international contact.
     RecordOfficialContact,
+    /// Record or change a position (the board's decision).
+    RecordPosition,
     /// Prepare a membership: create it or edit its description, without deciding anything.
     DraftMembership,
     /// Decide about a membership: record its decision, change its status, end it.
@@ -95,9 +97,10 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         | Action::WriteReportBack
         | Action::DraftEvaluation => &[Board, Officer],
         Action::UpsertByExternalId => &[Board, Officer, Integrator],
-        Action::DecideMembership | Action::ApproveEvaluation | Action::SendBackEvaluation => {
-            &[Board]
-        }
+        Action::DecideMembership
+        | Action::ApproveEvaluation
+        | Action::SendBackEvaluation
+        | Action::RecordPosition => &[Board],
         Action::AdoptDocument(DecidingBody::Council) => &[Council],
         Action::AdoptDocument(DecidingBody::Board) => &[Board],
     }
@@ -184,6 +187,7 @@ pub fn describe(action: Action) -> String {
         }
         Action::UpsertByExternalId => "writing a record by its external id".into(),
         Action::RecordOfficialContact => "recording an official contact".into(),
+        Action::RecordPosition => "recording a position of the board".into(),
         Action::DraftMembership => "preparing a membership".into(),
         Action::DecideMembership => {
             "deciding about a membership (its decision, status, end, or what a decision settled)"
@@ -232,6 +236,7 @@ pub const MATRIX: &[(&str, &[Action])] = &[
         &[Action::EditRunningWork, Action::UpsertByExternalId],
     ),
     ("official contacts", &[Action::RecordOfficialContact]),
+    ("positions", &[Action::RecordPosition]),
     (
         "create / end a membership, decide its continuation",
         &[Action::DraftMembership, Action::DecideMembership],

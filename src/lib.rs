@@ -29,6 +29,7 @@ pub mod official_contacts;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;
+pub mod positions;
 pub mod programmes;
 pub mod projects;
 pub mod reports;

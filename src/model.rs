@@ -88,6 +88,7 @@ string_enum!(
         Organisation => "organisation",
         Programme => "programme",
         OfficialContact => "official_contact",
+        Position => "position",
         Activity => "activity",
         Project => "project",
         Membership => "membership",

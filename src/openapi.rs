@@ -34,6 +34,7 @@ Single resources carry a strong `ETag`; send it in `If-Match` to change them saf
         (name = "goals", description = "Goal trees of documents: goal areas, goals, sub-goals, priority areas"),
         (name = "organisations", description = "Bodies, networks, programme bodies and partners the region works with"),
         (name = "official-contacts", description = "Official international contacts in the region's name: visits, delegations, meetings"),
+        (name = "positions", description = "The board's positions (ställningstaganden): decisions in the running international work that adopt no document"),
         (name = "programmes", description = "EU programmes projects are financed under, keyed by CCI code, with their priorities and specific objectives"),
         (name = "activities", description = "What is done to reach the goals: the action plans' activities"),
         (name = "projects", description = "International project cooperation, usually EU co-financed"),

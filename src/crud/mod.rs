@@ -275,6 +275,8 @@ macro_rules! versioned_store {
         }
 
         /// Marks the record deleted at `version`; returns nothing when it was already changed.
+        /// (A resource that is never deleted, a position, has no use for it.)
+        #[allow(dead_code)]
         fn store_tombstone(
             conn: &mut $crate::db::DbConnection,
             id: &str,

@@ -166,6 +166,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    positions (id) {
+        id -> Text,
+        title -> Text,
+        text -> Text,
+        decision_body -> Text,
+        decision_date -> Date,
+        decision_reference -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     programmes (id) {
         id -> Text,
         name -> Text,
@@ -305,6 +320,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     activities,
     official_contacts,
+    positions,
     programmes,
     projects,
     project_partners,

@@ -22,12 +22,14 @@ use crate::{
 string_enum!(
     /// What was decided: `adoption` of a governing document (council or board, by its kind),
     /// `approval` of an evaluation (board), `membership_decision` (the board joins, continues
-    /// or changes a membership or representation), `membership_end` (the board ends one).
+    /// or changes a membership or representation), `membership_end` (the board ends one),
+    /// `position` (the board takes a position in the running work).
     DecisionKind {
         Adoption => "adoption",
         Approval => "approval",
         MembershipDecision => "membership_decision",
         MembershipEnd => "membership_end",
+        Position => "position",
     }
 );
 
@@ -38,6 +40,7 @@ impl DecisionKind {
             ("membership", "end") => DecisionKind::MembershipEnd,
             ("membership", _) => DecisionKind::MembershipDecision,
             ("evaluation", _) => DecisionKind::Approval,
+            ("position", _) => DecisionKind::Position,
             _ => DecisionKind::Adoption,
         }
     }

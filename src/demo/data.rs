@@ -145,3 +145,19 @@ pub(super) const CONTACTS: &[(ContactKind, &str, &[&str])] = &[
         &["regionråd", "internationell strateg"],
     ),
 ];
+
+/// The board's positions: title and text.
+pub(super) const POSITIONS: &[(&str, &str)] = &[
+    (
+        "Sammanhållningspolitiken efter 2027",
+        "Regionen anser att sammanhållningspolitiken även efter 2027 ska omfatta alla regioner och bygga på partnerskap och flernivåstyre.",
+    ),
+    (
+        "Transeuropeiska transportnätet genom Mittnorden",
+        "Regionen verkar för att E14 och Mittbanan ingår i det utökade stomnätet.",
+    ),
+    (
+        "Hälso- och sjukvårdssamarbete över gränsen",
+        "Regionen ställer sig bakom ett fördjupat samarbete med Trøndelag om akutsjukvård i glesbygd.",
+    ),
+];

@@ -27,6 +27,7 @@ use crate::{
     model::Money,
     official_contacts::{OfficialContact, OfficialContactInput},
     organisations::{Organisation, OrganisationInput},
+    positions::{Position, PositionInput},
     programmes::{Priority, Programme, ProgrammeInput, SpecificObjective},
     projects::{Fund, Partner, PartnerRole, Project, ProjectInput, ProjectStatus},
 };
@@ -61,6 +62,7 @@ pub struct Counts {
     pub organisations: usize,
     pub programmes: usize,
     pub official_contacts: usize,
+    pub positions: usize,
     pub documents: usize,
     pub activities: usize,
     pub projects: usize,
@@ -575,6 +577,27 @@ pub fn seed(pool: &db::Pool, scale: usize, seed: u64, force: bool) -> ApiResult<
             OfficialContact::create(conn, &actor, c.clone())?;
         }
         Ok(contacts.len())
+    })?;
+
+    // The board's positions, each a decision in the register.
+    n.positions = db::transaction(&mut conn, |conn| {
+        for (k, (title, text)) in POSITIONS.iter().enumerate() {
+            Position::create(
+                conn,
+                &actor,
+                PositionInput {
+                    title: format!("[DEMO] {title}"),
+                    text: (*text).into(),
+                    goal_ids: vec![goal_ids[k % goal_ids.len()].clone()],
+                    decision: Decision {
+                        body: DecidingBody::Board,
+                        date: NaiveDate::from_ymd_opt(2026, 3 + k as u32, 10).expect("date"),
+                        reference: format!("RS 2026 § {}", 30 + k),
+                    },
+                },
+            )?;
+        }
+        Ok(POSITIONS.len())
     })?;
     Ok(n)
 }

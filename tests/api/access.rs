@@ -220,6 +220,8 @@ enum Work {
     CreateOfficialContact,
     PatchOfficialContact,
     DeleteOfficialContact,
+    RecordPosition,
+    PatchPosition,
     CreateActivity,
     PatchActivity,
     DeleteActivity,
@@ -249,6 +251,7 @@ fn work_allowed(w: Work) -> &'static [&'static str] {
         | Work::UpsertProject
         | Work::UpsertProgramme
         | Work::BulkUpsertProgrammes => &["board", "officer", "integrator"],
+        Work::RecordPosition | Work::PatchPosition => &["board"],
         Work::DecideMembershipStatus
         | Work::EndMembership
         | Work::DeleteMembership
@@ -276,6 +279,14 @@ async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
             "/v1/official-contacts",
             "board",
             json!({"date": "2026-10-14", "kind": "visit", "title": "Besök"}),
+        )
+        .await
+        .body);
+    let position = id(&app
+        .post(
+            "/v1/positions",
+            "board",
+            json!({"title": "Hållning", "text": "Text.", "decision": {"body": "board", "date": "2026-11-03", "reference": "RS § 1"}}),
         )
         .await
         .body);
@@ -368,6 +379,8 @@ async fn attempt_work(app: &TestApp, w: Work, role: &str) -> (Resp, bool) {
         Work::CreateOfficialContact => app.post("/v1/official-contacts", role, json!({"date": "2026-11-02", "kind": "meeting", "title": "Möte"})).await,
         Work::PatchOfficialContact => app.patch(&format!("/v1/official-contacts/{contact}"), role, json!({"follow_up": "Uppföljt."})).await,
         Work::DeleteOfficialContact => app.delete(&format!("/v1/official-contacts/{contact}"), role).await,
+        Work::RecordPosition => app.post("/v1/positions", role, json!({"title": "Ny", "text": "T.", "decision": {"body": "board", "date": "2026-11-04", "reference": "RS § 2"}})).await,
+        Work::PatchPosition => app.patch(&format!("/v1/positions/{position}"), role, json!({"text": "Ändrad."})).await,
         Work::CreateActivity => app.post("/v1/activities", role, json!({"document_id": id(&plan), "kind": "eu_advocacy", "title": "B"})).await,
         Work::PatchActivity => app.patch(&format!("/v1/activities/{activity}"), role, json!({"status": "ongoing"})).await,
         Work::DeleteActivity => app.delete(&format!("/v1/activities/{activity}"), role).await,
@@ -399,6 +412,7 @@ pub async fn matrix_for_the_running_work(app: TestApp) {
         List("/v1/organisations"),
         List("/v1/programmes"),
         List("/v1/official-contacts"),
+        List("/v1/positions"),
         List("/v1/activities"),
         List("/v1/projects"),
         List("/v1/memberships"),
@@ -417,6 +431,8 @@ pub async fn matrix_for_the_running_work(app: TestApp) {
         CreateOfficialContact,
         PatchOfficialContact,
         DeleteOfficialContact,
+        RecordPosition,
+        PatchPosition,
         CreateActivity,
         PatchActivity,
         DeleteActivity,

@@ -58,6 +58,7 @@ const LARGE: &[&str] = &[
     "organisations",
     "programmes",
     "official_contacts",
+    "positions",
     "activities",
     "projects",
     "project_partners",
@@ -440,6 +441,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
     let mut memberships = Vec::new();
     let mut programmes = Vec::new();
     let mut contacts = Vec::new();
+    let mut positions = Vec::new();
     for i in 0..2 {
         let p = app
             .post(
@@ -461,6 +463,16 @@ pub async fn every_read_uses_an_index(app: TestApp) {
             .await;
         c.expect(201);
         contacts.push(id(&c.body));
+        let p = app
+            .post(
+                "/v1/positions",
+                "board",
+                json!({"title": format!("Hållning {i}"), "text": "T.", "goal_ids": [id(&policy_goal)],
+            "decision": {"body": "board", "date": "2026-11-03", "reference": format!("RS § {i}")}}),
+            )
+            .await;
+        p.expect(201);
+        positions.push(id(&p.body));
         let o = app
             .post(
                 "/v1/organisations",
@@ -521,6 +533,9 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         format!("/v1/official-contacts?organisation_id={org}"),
         format!("/v1/official-contacts?goal_id={goal}"),
         format!("/v1/official-contacts?updated_since={since}"),
+        "/v1/positions".into(),
+        format!("/v1/positions?goal_id={goal}"),
+        format!("/v1/positions?updated_since={since}"),
         "/v1/activities".into(),
         format!("/v1/activities?document_id={plan_id}"),
         "/v1/activities?year=2027".into(),
@@ -591,6 +606,7 @@ pub async fn every_read_uses_an_index(app: TestApp) {
         format!("/v1/organisations/{org}"),
         format!("/v1/programmes/{}", programmes[0]),
         format!("/v1/official-contacts/{}", contacts[0]),
+        format!("/v1/positions/{}", positions[0]),
         format!("/v1/projects/{project}"),
         format!("/v1/memberships/{membership}"),
     ] {

@@ -40,6 +40,12 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
         .post("/v1/official-contacts", "board", contact_body.clone())
         .await
         .body);
+    let position_body = json!({"title": "Hållning", "text": "Text.",
+        "decision": {"body": "board", "date": "2026-11-03", "reference": "RS § 1"}});
+    let position = id(&app
+        .post("/v1/positions", "board", position_body.clone())
+        .await
+        .body);
     let activity = id(&app
         .post(
             "/v1/activities",
@@ -198,6 +204,18 @@ async fn write_operations(app: &TestApp) -> Vec<(Method, String, &'static str, V
             format!("/v1/official-contacts/{contact}"),
             "officer",
             json!({"title": "N", "participants": ["ordförande"], "follow_up": "F"}),
+        ),
+        (
+            p.clone(),
+            "/v1/positions".into(),
+            "board",
+            position_body.clone(),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/positions/{position}"),
+            "board",
+            json!({"title": "N", "text": "T"}),
         ),
         (
             p.clone(),

@@ -25,6 +25,7 @@ mod openapi;
 mod organisations;
 mod outage;
 mod pipeline;
+mod positions;
 mod programmes;
 mod projects;
 mod replicas;
@@ -110,6 +111,7 @@ fn main() {
         yearly_cycle::no_sequence_of_steps_puts_two_plans_of_a_year_in_force,
         yearly_cycle::next_year_starts_from_the_open_activities,
         official_contacts::crud_filters_and_validation,
+        positions::the_board_records_positions_in_the_register,
         programmes::crud_and_validation,
         programmes::upsert_by_cci_keeps_the_regions_fields,
         programmes::projects_point_at_a_programme_and_its_objective,
