@@ -304,20 +304,7 @@ impl Entity for Activity {
     const COLLECTION: &'static str = "/v1/activities";
     const READ_ONLY: &'static [&'static str] = &[];
 
-    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
-        let rows = activities::table
-            .filter(activities::id.eq(id))
-            .filter(activities::deleted_at.is_null())
-            .select(Row::as_select())
-            .load(conn)?;
-        assemble(conn, rows)?
-            .pop()
-            .ok_or_else(|| ApiError::NotFound(format!("no activity with id {id}")))
-    }
-
-    fn input(&self) -> ActivityInput {
-        self.fields.clone()
-    }
+    crate::load_live!(activities, "activity");
 
     fn check(i: &ActivityInput) -> ApiResult<()> {
         let mut c = Checks::default();

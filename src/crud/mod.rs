@@ -247,6 +247,30 @@ pub fn reject_read_only(patch: &serde_json::Value, read_only: &[&str]) -> ApiRes
     c.finish()
 }
 
+/// `Entity::load` and `Entity::input` (inside its `impl Entity`) for a resource whose live
+/// record is its row in `$table` (not deleted) put together by the module's `assemble`, and
+/// whose input is its record's `fields`: 404 naming `$name` when there is none.
+#[macro_export]
+macro_rules! load_live {
+    ($table:ident, $name:literal) => {
+        fn load(conn: &mut $crate::db::DbConnection, id: &str) -> $crate::error::ApiResult<Self> {
+            use diesel::prelude::*;
+            let rows = $table::table
+                .filter($table::id.eq(id))
+                .filter($table::deleted_at.is_null())
+                .select(Row::as_select())
+                .load(conn)?;
+            assemble(conn, rows)?.pop().ok_or_else(|| {
+                $crate::error::ApiError::NotFound(format!(concat!("no ", $name, " with id {}"), id))
+            })
+        }
+
+        fn input(&self) -> Self::Input {
+            self.fields.clone()
+        }
+    };
+}
+
 /// Writes a record's row over the stored one only if the stored version is the one before
 /// (so a concurrent writer is never overwritten), and soft-deletes with a version bump.
 #[macro_export]

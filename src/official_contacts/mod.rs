@@ -234,20 +234,7 @@ impl Entity for OfficialContact {
     const COLLECTION: &'static str = "/v1/official-contacts";
     const READ_ONLY: &'static [&'static str] = &[];
 
-    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
-        let rows = official_contacts::table
-            .filter(official_contacts::id.eq(id))
-            .filter(official_contacts::deleted_at.is_null())
-            .select(Row::as_select())
-            .load(conn)?;
-        assemble(conn, rows)?
-            .pop()
-            .ok_or_else(|| ApiError::NotFound(format!("no official contact with id {id}")))
-    }
-
-    fn input(&self) -> OfficialContactInput {
-        self.fields.clone()
-    }
+    crate::load_live!(official_contacts, "official contact");
 
     fn check(i: &OfficialContactInput) -> ApiResult<()> {
         let mut c = Checks::default();

@@ -207,20 +207,7 @@ impl Entity for Organisation {
     const READ_ONLY: &'static [&'static str] = &[];
     const REGION_OWNED: Option<&'static [&'static str]> = Some(REGION_OWNED);
 
-    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
-        let rows = organisations::table
-            .filter(organisations::id.eq(id))
-            .filter(organisations::deleted_at.is_null())
-            .select(Row::as_select())
-            .load(conn)?;
-        assemble(conn, rows)?
-            .pop()
-            .ok_or_else(|| ApiError::NotFound(format!("no organisation with id {id}")))
-    }
-
-    fn input(&self) -> OrganisationInput {
-        self.fields.clone()
-    }
+    crate::load_live!(organisations, "organisation");
 
     fn check(i: &OrganisationInput) -> ApiResult<()> {
         let mut c = Checks::default();

@@ -186,20 +186,7 @@ impl Entity for Position {
     const COLLECTION: &'static str = "/v1/positions";
     const READ_ONLY: &'static [&'static str] = &[];
 
-    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
-        let rows = positions::table
-            .filter(positions::id.eq(id))
-            .filter(positions::deleted_at.is_null())
-            .select(Row::as_select())
-            .load(conn)?;
-        assemble(conn, rows)?
-            .pop()
-            .ok_or_else(|| ApiError::NotFound(format!("no position with id {id}")))
-    }
-
-    fn input(&self) -> PositionInput {
-        self.fields.clone()
-    }
+    crate::load_live!(positions, "position");
 
     fn check(i: &PositionInput) -> ApiResult<()> {
         let mut c = Checks::default();

@@ -277,20 +277,7 @@ impl Entity for Programme {
     const READ_ONLY: &'static [&'static str] = &["cci"];
     const REGION_OWNED: Option<&'static [&'static str]> = Some(REGION_OWNED);
 
-    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
-        let rows = programmes::table
-            .filter(programmes::id.eq(id))
-            .filter(programmes::deleted_at.is_null())
-            .select(Row::as_select())
-            .load(conn)?;
-        assemble(conn, rows)?
-            .pop()
-            .ok_or_else(|| ApiError::NotFound(format!("no programme with id {id}")))
-    }
-
-    fn input(&self) -> ProgrammeInput {
-        self.fields.clone()
-    }
+    crate::load_live!(programmes, "programme");
 
     fn check(i: &ProgrammeInput) -> ApiResult<()> {
         let mut c = Checks::default();

@@ -508,20 +508,7 @@ impl Entity for Project {
     const READ_ONLY: &'static [&'static str] = &[];
     const REGION_OWNED: Option<&'static [&'static str]> = Some(REGION_OWNED);
 
-    fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Self> {
-        let rows = projects::table
-            .filter(projects::id.eq(id))
-            .filter(projects::deleted_at.is_null())
-            .select(Row::as_select())
-            .load(conn)?;
-        assemble(conn, rows)?
-            .pop()
-            .ok_or_else(|| ApiError::NotFound(format!("no project with id {id}")))
-    }
-
-    fn input(&self) -> ProjectInput {
-        self.fields.clone()
-    }
+    crate::load_live!(projects, "project");
 
     fn check(i: &ProjectInput) -> ApiResult<()> {
         let mut c = Checks::default();
