@@ -262,7 +262,8 @@ fn is_cci(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-fn is_period(s: &str) -> bool {
+/// A programming period, `YYYY-YYYY`, the first year earlier.
+pub fn is_period(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 9
         && b[4] == b'-'

@@ -16,7 +16,7 @@ use crate::{
     crud::{Creatable, Entity},
     db::DbConnection,
     error::ApiResult,
-    programmes::{Programme, ProgrammeInput},
+    programmes::{is_period, Programme, ProgrammeInput},
 };
 
 /// A name without a programming period at its end (`Interreg Aurora 2021-2027` is `Interreg
@@ -24,11 +24,7 @@ use crate::{
 pub fn split_period(text: &str) -> (&str, Option<&str>) {
     let text = text.trim();
     if let Some((name, tail)) = text.rsplit_once(' ') {
-        let b = tail.as_bytes();
-        let period = b.len() == 9
-            && matches!(b[4], b'-')
-            && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
-        if period && !name.trim().is_empty() {
+        if is_period(tail) && !name.trim().is_empty() {
             return (name.trim(), Some(tail));
         }
     }
@@ -58,7 +54,7 @@ pub fn map_to_programmes(conn: &mut DbConnection, actor: &Actor) -> ApiResult<()
         let period = named_period
             .map(str::to_string)
             .or(period)
-            .filter(|p| split_period(&format!("x {p}")).1.is_some());
+            .filter(|p| is_period(p));
         let key = name.to_lowercase();
         let programme_id = match made.get(&key) {
             Some(p) => p.clone(),
